@@ -1,0 +1,1 @@
+"""First-party connectors, installed as ``listener.connectors`` and registered by entry point."""

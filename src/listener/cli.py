@@ -1,0 +1,303 @@
+"""The `listener` command."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import sys
+from datetime import UTC, date, datetime
+from typing import Any
+
+import click
+
+from listener import __version__
+from listener.config import Config, ConfigError, load_config, parse_duration, resolve_path
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Context:
+    def __init__(self, config_path: str | None, log_level: str | None):
+        self.path = resolve_path(config_path)
+        self.log_level = log_level
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.path)
+            except ConfigError as exc:
+                for line in exc.problems:
+                    click.echo(line, err=True)
+                sys.exit(2)
+            from listener import logs
+
+            logs.configure(self.log_level or self._config.logging.level, self._config.logging.format)
+        return self._config
+
+    def engine(self):
+        from listener.store.engine import make_engine, upgrade
+
+        engine = make_engine(self.config.database_url)
+        try:
+            upgrade(engine)
+        except Exception as exc:
+            raise click.ClickException(f"cannot open the store at [store] url: {_first_line(exc)}") from None
+        return engine
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config_path", metavar="PATH",
+              help="Config file. Default: $LISTENER_CONFIG, else ./config.toml.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              help="Override [logging] level.")
+@click.version_option(__version__, prog_name="listener")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, log_level: str | None) -> None:
+    """Watch feeds and platforms for mentions of your organisation and store them in SQL.
+
+    Start with `listener check-config`, then `listener poll` to try every source once,
+    then `listener run` to keep polling.
+    """
+    ctx.obj = Context(config_path, log_level)
+
+
+@cli.command("check-config")
+@pass_ctx
+def check_config(ctx: Context) -> None:
+    """Validate the config file: prints ok, or one line per problem (exit 2)."""
+    ctx.config
+    click.echo("ok")
+
+
+@cli.command()
+@pass_ctx
+def run(ctx: Context) -> None:
+    """Poll every enabled source on its schedule until stopped (SIGTERM or Ctrl-C)."""
+    from listener.scheduler import Daemon
+
+    engine = ctx.engine()
+
+    async def main() -> None:
+        async with _poller(ctx, engine) as poller:
+            await Daemon(poller).run()
+
+    asyncio.run(main())
+
+
+@cli.command()
+@click.option("--source", "names", multiple=True, metavar="NAME", help="Poll only this source (repeatable).")
+@pass_ctx
+def poll(ctx: Context, names: tuple[str, ...]) -> None:
+    """Poll sources once now and exit: one line per source; exit 1 if any failed."""
+    config = ctx.config
+    try:
+        wanted = [config.source(n).name for n in names] or [s.name for s in config.sources if s.enabled]
+    except ConfigError as exc:
+        raise click.UsageError(exc.problems[0]) from None
+    if not wanted:
+        raise click.ClickException("no enabled sources in the config; add a [[sources]] table")
+    engine = ctx.engine()
+
+    async def main():
+        async with _poller(ctx, engine) as poller:
+            states = poller.claim(names=wanted)
+            busy = sorted(set(wanted) - {s.name for s in states})
+            return busy, await asyncio.gather(*(poller.poll(s) for s in states))
+
+    busy, outcomes = asyncio.run(main())
+    for outcome in outcomes:
+        click.echo(_clean(outcome.summary()))
+    for name in busy:
+        click.echo(f"{name}: skipped: another listener is polling it right now")
+    if any(not o.ok for o in outcomes):
+        sys.exit(1)
+
+
+@cli.command("sources")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_ctx
+def sources_cmd(ctx: Context, fmt: str) -> None:
+    """Show each source's polling state: last success, last error, failures, next poll."""
+    from listener.store import sources as source_store
+
+    engine = ctx.engine()
+    with engine.begin() as conn:
+        source_store.sync(conn, ctx.config.sources, datetime.now(UTC))
+        states = source_store.all_states(conn)
+    rows = [
+        {
+            "name": s.name,
+            "connector": s.connector,
+            "state": _state_word(s),
+            "last_success": _iso(s.last_success_at),
+            "failures": s.failures,
+            "last_error": s.last_error,
+            "next_poll": _iso(s.next_poll_at) if s.enabled and s.in_config else None,
+            "url": s.url,
+        }
+        for s in states
+    ]
+    _emit(rows, fmt, ["name", "connector", "state", "last_success", "failures", "next_poll", "last_error"])
+
+
+def _state_word(s) -> str:
+    if not s.in_config:
+        return "removed"
+    if not s.enabled:
+        return "disabled"
+    if s.failures:
+        return "failing"
+    if s.silent:
+        return "silent"
+    return "ok" if s.last_success_at else "new"
+
+
+@cli.command()
+@click.option("--since", metavar="7d|DATE", help="Published within this long (7d, 12h) or since DATE (2026-11-01).")
+@click.option("--source", metavar="NAME", help="Only this source.")
+@click.option("--lang", metavar="L", help="Only this language (ISO 639-1, e.g. sv).")
+@click.option("--label", type=click.Choice(["praise", "criticism", "neutral"]), help="Only this label.")
+@click.option("--search", metavar="TEXT", help="Title or text contains TEXT (case-insensitive).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@pass_ctx
+def mentions(ctx: Context, since, source, lang, label, search, limit, fmt) -> None:
+    """What was said, where and when: stored mentions, newest first."""
+    from listener.store import mentions as mention_store
+
+    f = mention_store.MentionFilter(
+        since=_since(since) if since else None, source=source, lang=lang, label=label, search=search, limit=limit
+    )
+    engine = ctx.engine()
+    with engine.connect() as conn:
+        rows = mention_store.query(conn, f)
+    for row in rows:
+        for key in ("published_at", "first_seen_at"):
+            row[key] = _iso(row[key])
+    _emit(rows, fmt, ["id", "published_at", "source", "author", "title", "text"])
+
+
+@cli.command()
+def connectors() -> None:
+    """Describe every installed connector kind, with an example [[sources]] table."""
+    from listener.connector import registry
+
+    for kind, connector in sorted(registry().items()):
+        click.echo(f"{kind}\n  {connector.description}\n")
+        fields = connector.Options.model_fields
+        if fields:
+            click.echo("  options:")
+            for name, field in fields.items():
+                click.echo(f"    {name}: {field.description or ''} (default {field.default!r})")
+        click.echo("  example:\n" + "\n".join("    " + line for line in connector.example.splitlines()) + "\n")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@pass_ctx
+def db_upgrade(ctx: Context) -> None:
+    """Apply pending schema migrations (also done at every start)."""
+    from listener.store.engine import current_revision
+
+    engine = ctx.engine()
+    click.echo(f"schema at revision {current_revision(engine)}")
+
+
+class _poller:
+    """The shared HTTP client and a Poller over it, with the config's sources synced to the store."""
+
+    def __init__(self, ctx: Context, engine):
+        self.ctx, self.engine = ctx, engine
+
+    async def __aenter__(self):
+        from listener.http import HttpClient
+        from listener.scheduler import Poller
+        from listener.store import sources as source_store
+
+        with self.engine.begin() as conn:
+            source_store.sync(conn, self.ctx.config.sources, datetime.now(UTC))
+        self.http = HttpClient(self.ctx.config.http)
+        return Poller(self.ctx.config, self.engine, self.http)
+
+    async def __aexit__(self, *exc):
+        await self.http.aclose()
+
+
+def _since(value: str) -> datetime:
+    try:
+        return datetime.now(UTC) - parse_duration(value)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f'"{value}" is neither a duration (7d, 12h) nor a date (2026-11-01)', param_hint="--since") from None
+    if isinstance(parsed, date) and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when else None
+
+
+def _emit(rows: list[dict[str, Any]], fmt: str, table_columns: list[str]) -> None:
+    out = click.get_text_stream("stdout")
+    if fmt == "json":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        if rows:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows({k: _csv_safe(v) for k, v in row.items()} for row in rows)
+    else:
+        out.write(_table(rows, table_columns))
+
+
+def _csv_safe(value: Any) -> Any:
+    """Defuse spreadsheet formulas: a cell starting with = + - @ is read as text, not run."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    if not rows:
+        return "(nothing)\n"
+    width = {"text": 60, "title": 40, "last_error": 60}
+    cells = [[_cell(row.get(c), width.get(c, 30)) for c in columns] for row in rows]
+    sizes = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    buf = io.StringIO()
+    for line in ([columns] + cells):
+        buf.write("  ".join(v.ljust(sizes[i]) for i, v in enumerate(line)).rstrip() + "\n")
+    return buf.getvalue()
+
+
+def _cell(value: Any, width: int) -> str:
+    text = _clean("" if value is None else str(value)).replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _clean(text: str) -> str:
+    """No terminal control sequences from text that strangers wrote."""
+    return "".join(ch for ch in text if ch == "\n" or (ch >= " " and ch != "\x7f" and not "\x80" <= ch <= "\x9f"))
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def main() -> None:
+    cli(prog_name="listener")

@@ -1,0 +1,74 @@
+"""The way of one batch of items, from what a connector returned to committed rows.
+
+Each stage is a plain function over plain data; only ``store`` touches the database, and it
+writes the whole batch in one transaction, so a batch is stored entirely or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from listener.domain import Item, Mention
+from listener.store import mentions as mention_store
+from listener.text import content_hash
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    seen: int
+    new_ids: list[int]
+
+    @property
+    def new(self) -> int:
+        return len(self.new_ids)
+
+
+def process(engine: Engine, source_id: int, source_name: str, items: Sequence[Item],
+            now: datetime) -> BatchResult:
+    batch = normalise(items, source_name, now)
+    batch = dedupe(batch)
+    # classify (language, label) and route (departments) will run here, between dedupe and store.
+    new_ids = store(engine, source_id, batch)
+    return BatchResult(seen=len(items), new_ids=new_ids)
+
+
+def normalise(items: Sequence[Item], source: str, now: datetime) -> list[Mention]:
+    """Items as mentions: attributed to their source, with a publication time even when the feed
+    gave none (the time we first saw it) and never one in the future (a wrong clock at the site
+    must not float a mention to the top of every report)."""
+    return [
+        Mention(
+            source=source,
+            external_id=item.external_id,
+            platform=item.platform,
+            url=item.url,
+            author=item.author,
+            title=item.title,
+            text=item.text,
+            published_at=min(item.published_at or now, now),
+            first_seen_at=now,
+            content_hash=content_hash(item.title, item.text),
+            in_reply_to=item.in_reply_to,
+        )
+        for item in items
+    ]
+
+
+def dedupe(batch: Sequence[Mention]) -> list[Mention]:
+    """The first of each external id in the batch; feeds do repeat entries."""
+    seen: set[str] = set()
+    out = []
+    for mention in batch:
+        if mention.external_id not in seen:
+            seen.add(mention.external_id)
+            out.append(mention)
+    return out
+
+
+def store(engine: Engine, source_id: int, batch: Sequence[Mention]) -> list[int]:
+    with engine.begin() as conn:
+        return mention_store.insert(conn, source_id, batch)

@@ -1,0 +1,239 @@
+"""Polling on a schedule: which source is due, one poll of it, and what its outcome means for the next.
+
+The policy (next poll time, backoff, silence) is pure functions of the source's stored state, so the
+daemon, `listener poll` and the tests share it. APScheduler drives a tick that claims due sources
+from the database into a bounded pool of concurrent polls; the state lives in the database, so a
+restart loses nothing and several instances on PostgreSQL share the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine
+
+from listener import pipeline
+from listener.config import Config, SchedulerConfig
+from listener.connector import PollContext, registry
+from listener.http import HttpClient, RetryLater, Validators
+from listener.logs import get_logger
+from listener.store import sources as source_store
+
+Clock = Callable[[], datetime]
+SHUTDOWN_GRACE = 8.0
+MIN_SILENCE = timedelta(days=1)
+MAX_RETRY_AFTER = timedelta(days=1)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def jittered(delay: timedelta, jitter: float, rng: random.Random) -> timedelta:
+    return delay * (1 + rng.uniform(-jitter, jitter))
+
+
+def backoff(failures: int, interval: timedelta, cap: timedelta) -> timedelta:
+    """Delay before retry number ``failures``: a quarter interval (at least 30 s), doubling each
+    time, never more than the cap (or the interval itself, if that is longer). A source is never
+    abandoned: a dead feed that comes back is picked up within one cap."""
+    base = max(interval / 4, timedelta(seconds=30))
+    return min(base * 2 ** min(failures - 1, 30), max(cap, interval))
+
+
+def usual_gap(state: source_store.SourceState) -> timedelta | None:
+    """Average time between polls that brought something new, once there is a history to judge by."""
+    if state.polls_with_new < 3 or state.first_new_at is None or state.last_new_at is None:
+        return None
+    return (state.last_new_at - state.first_new_at) / (state.polls_with_new - 1)
+
+
+def is_silent(state: source_store.SourceState, now: datetime) -> bool:
+    """Quiet for four of its usual gaps (and at least a day): worth one look from an admin."""
+    gap = usual_gap(state)
+    if gap is None or state.last_new_at is None:
+        return False
+    return now - state.last_new_at > max(4 * gap, 10 * state.interval, MIN_SILENCE)
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    source: str
+    ok: bool
+    seen: int = 0
+    new: int = 0
+    not_modified: bool = False
+    ms: int = 0
+    error: str | None = None
+    next_poll_at: datetime | None = None
+
+    def summary(self) -> str:
+        when = self.next_poll_at.strftime("%Y-%m-%d %H:%M:%SZ") if self.next_poll_at else "-"
+        if not self.ok:
+            return f"{self.source}: FAILED: {self.error} (next try {when})"
+        if self.not_modified:
+            return f"{self.source}: ok, not modified (304), {self.ms} ms"
+        return f"{self.source}: ok, {self.seen} items, {self.new} new, {self.ms} ms"
+
+
+class Poller:
+    """Polls one source at a time and records the outcome; shared by the daemon and `listener poll`."""
+
+    def __init__(self, config: Config, engine: Engine, http: HttpClient, clock: Clock = utcnow,
+                 rng: random.Random | None = None):
+        self.config = config
+        self.engine = engine
+        self.http = http
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.policy: SchedulerConfig = config.scheduler
+
+    def claim(self, names: Iterable[str] | None = None, limit: int | None = None) -> list[source_store.SourceState]:
+        lease = self.config.http.timeout * 4 + timedelta(minutes=1)
+        with self.engine.begin() as conn:
+            return source_store.claim_due(
+                conn, self.clock(), limit or len(self.config.sources) or 1, lease, names
+            )
+
+    async def poll(self, state: source_store.SourceState) -> PollOutcome:
+        log = get_logger(source=state.name, connector=state.connector)
+        source = self.config.source(state.name)
+        ctx = PollContext(
+            source=source.name,
+            url=source.url,
+            options=source.options,
+            http=self.http,
+            log=log,
+            now=self.clock,
+            validators=Validators(state.etag, state.last_modified),
+        )
+        started = time.perf_counter()
+        try:
+            result = await registry()[source.connector]().poll(ctx, state.cursor)
+            batch = pipeline.process(self.engine, state.id, state.name, result.items, self.clock())
+        except asyncio.CancelledError:
+            with self.engine.begin() as conn:
+                source_store.release(conn, [state.id])
+            raise
+        except Exception as exc:  # any failure of one source is recorded and the daemon goes on
+            return self._failed(state, exc, log, started)
+        return self._succeeded(state, ctx, result, batch, log, started)
+
+    def _succeeded(self, state, ctx, result, batch, log, started) -> PollOutcome:
+        now = self.clock()
+        next_at = now + jittered(state.interval, self.policy.jitter, self.rng)
+        after = _with_new(state, now, batch.new)
+        silent = is_silent(after, now)
+        with self.engine.begin() as conn:
+            source_store.record_success(
+                conn, state, now=now, next_poll_at=next_at, etag=ctx.validators.etag,
+                last_modified=ctx.validators.last_modified, cursor=result.cursor, new=batch.new,
+                silent=silent,
+            )
+        ms = int((time.perf_counter() - started) * 1000)
+        if state.failures:
+            log.warning("source.recovered", after_failures=state.failures)
+        if silent and not state.silent:
+            log.warning("source.silent", last_new_at=_iso(after.last_new_at), usual_gap_s=int(usual_gap(after).total_seconds()))
+        elif state.silent and not silent:
+            log.info("source.active", new=batch.new)
+        log.info("poll.done", items=batch.seen, new=batch.new, not_modified=result.not_modified, ms=ms)
+        return PollOutcome(state.name, True, batch.seen, batch.new, result.not_modified, ms, None, next_at)
+
+    def _failed(self, state, exc: Exception, log, started) -> PollOutcome:
+        now = self.clock()
+        failures = state.failures + 1
+        delay = jittered(backoff(failures, state.interval, self.policy.max_backoff), self.policy.jitter, self.rng)
+        if isinstance(exc, RetryLater) and exc.retry_after is not None:
+            delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER))
+        error = _describe(exc)
+        next_at = now + delay
+        with self.engine.begin() as conn:
+            source_store.record_failure(conn, state, now=now, next_poll_at=next_at, error=error)
+        ms = int((time.perf_counter() - started) * 1000)
+        if state.failures == 0:
+            log.warning("source.failing", error=error)
+        log.info("poll.failed", error=error, failures=failures, retry_in_s=int(delay.total_seconds()), ms=ms)
+        return PollOutcome(state.name, False, ms=ms, error=error, next_poll_at=next_at)
+
+
+def _with_new(state: source_store.SourceState, now: datetime, new: int) -> source_store.SourceState:
+    """The state as it will be stored after this poll, for judging silence on fresh facts."""
+    if not new:
+        return state
+    return replace(
+        state, last_new_at=now, first_new_at=state.first_new_at or now, polls_with_new=state.polls_with_new + 1
+    )
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text or type(exc).__name__
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+class Daemon:
+    """`listener run`: keeps polling until SIGTERM or SIGINT, then stops within ten seconds."""
+
+    def __init__(self, poller: Poller):
+        self.poller = poller
+        self.log = get_logger()
+        self.in_flight: dict[int, asyncio.Task] = {}
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(
+            self.tick, "interval", seconds=self.poller.policy.tick.total_seconds(),
+            next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="poll-tick",
+        )
+        scheduler.start()
+        self.log.info("daemon.started", sources=len(self.poller.config.sources))
+        try:
+            await self.stopping.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            await self._drain()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        self.log.info("daemon.stopped")
+
+    def stop(self) -> None:
+        if not self.stopping.is_set():
+            self.log.info("daemon.stopping", in_flight=len(self.in_flight))
+            self.stopping.set()
+
+    async def tick(self) -> None:
+        if self.stopping.is_set():
+            return
+        room = self.poller.policy.concurrency - len(self.in_flight)
+        if room <= 0:
+            return
+        for state in self.poller.claim(limit=room):
+            task = asyncio.create_task(self.poller.poll(state), name=f"poll:{state.name}")
+            self.in_flight[state.id] = task
+            task.add_done_callback(lambda _t, sid=state.id: self.in_flight.pop(sid, None))
+
+    async def _drain(self) -> None:
+        tasks = list(self.in_flight.values())
+        if not tasks:
+            return
+        done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+            self.log.warning("daemon.cancelled_polls", count=len(pending))

@@ -1,0 +1,121 @@
+"""Writing a batch of mentions and reading them back for analysts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from listener.domain import Mention
+from listener.store.tables import mentions, sources
+
+MIN_DUPLICATE_TEXT = 40
+"""Shorter texts ("Thanks!", "+1") coincide by chance, so only longer ones count as copies."""
+
+
+def insert(conn: Connection, source_id: int, batch: Sequence[Mention]) -> list[int]:
+    """Insert what is new in one statement; what the store has already is skipped, not updated.
+
+    Returns the ids of the new rows. Each new row whose text already arrived through another
+    source is linked to the first copy through ``duplicate_of``.
+    """
+    if not batch:
+        return []
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(mentions)
+        .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+        .returning(mentions.c.id, mentions.c.text)
+    )
+    rows = conn.execute(statement, [_row(source_id, m) for m in batch]).all()
+    copies = [row.id for row in rows if len(row.text) >= MIN_DUPLICATE_TEXT]
+    if copies:
+        _link_duplicates(conn, copies)
+    return [row.id for row in rows]
+
+
+def _row(source_id: int, m: Mention) -> dict:
+    return {
+        "source_id": source_id,
+        "external_id": m.external_id,
+        "platform": m.platform,
+        "url": m.url,
+        "author_name": m.author.name,
+        "author_handle": m.author.handle,
+        "title": m.title,
+        "text": m.text,
+        "lang": m.lang,
+        "label": m.label.value if m.label else None,
+        "published_at": m.published_at,
+        "first_seen_at": m.first_seen_at,
+        "in_reply_to": m.in_reply_to,
+        "content_hash": m.content_hash,
+    }
+
+
+def _link_duplicates(conn: Connection, ids: list[int]) -> None:
+    first = aliased(mentions)
+    earliest = (
+        select(func.min(first.c.id))
+        .where(
+            first.c.content_hash == mentions.c.content_hash,
+            first.c.source_id != mentions.c.source_id,
+            first.c.id < mentions.c.id,
+        )
+        .scalar_subquery()
+    )
+    conn.execute(update(mentions).where(mentions.c.id.in_(ids)).values(duplicate_of=earliest))
+
+
+@dataclass(frozen=True, slots=True)
+class MentionFilter:
+    since: datetime | None = None
+    source: str | None = None
+    lang: str | None = None
+    label: str | None = None
+    search: str | None = None
+    limit: int = 50
+
+
+COLUMNS = (
+    mentions.c.id,
+    sources.c.name.label("source"),
+    mentions.c.platform,
+    mentions.c.url,
+    mentions.c.author_name.label("author"),
+    mentions.c.author_handle,
+    mentions.c.title,
+    mentions.c.text,
+    mentions.c.lang,
+    mentions.c.label,
+    mentions.c.published_at,
+    mentions.c.first_seen_at,
+    mentions.c.in_reply_to,
+    mentions.c.duplicate_of,
+)
+
+
+def query(conn: Connection, f: MentionFilter) -> list[dict]:
+    """Newest first, as an analyst scanning "what was said" expects."""
+    q = select(*COLUMNS).join(sources, sources.c.id == mentions.c.source_id)
+    if f.since is not None:
+        q = q.where(mentions.c.published_at >= f.since)
+    if f.source:
+        q = q.where(sources.c.name == f.source)
+    if f.lang:
+        q = q.where(mentions.c.lang == f.lang)
+    if f.label:
+        q = q.where(mentions.c.label == f.label)
+    if f.search:
+        pattern = "%" + f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        q = q.where(or_(mentions.c.title.ilike(pattern, escape="\\"), mentions.c.text.ilike(pattern, escape="\\")))
+    q = q.order_by(mentions.c.published_at.desc(), mentions.c.id.desc()).limit(f.limit)
+    return [dict(row._mapping) for row in conn.execute(q)]
+
+
+def count(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(mentions)).scalar_one()

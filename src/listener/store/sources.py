@@ -1,0 +1,161 @@
+"""Polling state on the sources table: which sources exist, which are due, how each poll ended."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from listener.config import Source
+from listener.store.tables import sources
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    id: int
+    name: str
+    connector: str
+    url: str
+    enabled: bool
+    in_config: bool
+    interval: timedelta
+    next_poll_at: datetime
+    etag: str | None
+    last_modified: str | None
+    cursor: Any
+    failures: int
+    last_error: str | None
+    last_error_at: datetime | None
+    last_success_at: datetime | None
+    last_new_at: datetime | None
+    first_new_at: datetime | None
+    polls_with_new: int
+    silent: bool
+
+    @classmethod
+    def from_row(cls, row) -> SourceState:
+        m = row._mapping
+        return cls(
+            id=m["id"], name=m["name"], connector=m["connector"], url=m["url"], enabled=m["enabled"],
+            in_config=m["in_config"], interval=timedelta(seconds=m["interval_s"]),
+            next_poll_at=m["next_poll_at"], etag=m["etag"], last_modified=m["last_modified"],
+            cursor=m["cursor"], failures=m["failures"], last_error=m["last_error"],
+            last_error_at=m["last_error_at"], last_success_at=m["last_success_at"],
+            last_new_at=m["last_new_at"], first_new_at=m["first_new_at"],
+            polls_with_new=m["polls_with_new"], silent=m["silent"],
+        )
+
+
+def sync(conn: Connection, configured: Iterable[Source], now: datetime) -> None:
+    """Make the table match config.toml without losing any source's history.
+
+    New sources are due at once; a changed URL or connector resets the conditional-GET validators
+    and the cursor, since they belonged to the old address; a source gone from the config keeps its
+    row and its mentions but is no longer polled.
+    """
+    existing = {row.name: row for row in conn.execute(select(sources))}
+    names = set()
+    for source in configured:
+        names.add(source.name)
+        values = {
+            "connector": source.connector,
+            "url": source.url,
+            "enabled": source.enabled,
+            "in_config": True,
+            "interval_s": source.interval.total_seconds(),
+        }
+        row = existing.get(source.name)
+        if row is None:
+            conn.execute(sources.insert().values(
+                name=source.name, next_poll_at=now, created_at=now, failures=0, polls_with_new=0,
+                silent=False, **values,
+            ))
+            continue
+        if (row.url, row.connector) != (source.url, source.connector):
+            values |= {"etag": None, "last_modified": None, "cursor": None, "next_poll_at": now}
+        conn.execute(update(sources).where(sources.c.id == row.id).values(**values))
+    gone = [row.id for name, row in existing.items() if name not in names and row.in_config]
+    if gone:
+        conn.execute(update(sources).where(sources.c.id.in_(gone)).values(in_config=False))
+
+
+def all_states(conn: Connection) -> list[SourceState]:
+    return [SourceState.from_row(r) for r in conn.execute(select(sources).order_by(sources.c.name))]
+
+
+def get_state(conn: Connection, name: str) -> SourceState | None:
+    row = conn.execute(select(sources).where(sources.c.name == name)).first()
+    return SourceState.from_row(row) if row else None
+
+
+def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta,
+              names: Iterable[str] | None = None) -> list[SourceState]:
+    """Lease up to ``limit`` due sources so no other instance polls them at the same time.
+
+    On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several instances share the work; the lease
+    expires on its own if the instance that took it dies mid-poll.
+    """
+    query = (
+        select(sources)
+        .where(
+            sources.c.enabled,
+            sources.c.in_config,
+            or_(sources.c.lease_until.is_(None), sources.c.lease_until < now),
+        )
+        .order_by(sources.c.next_poll_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if names is None:
+        query = query.where(sources.c.next_poll_at <= now)
+    else:
+        query = query.where(sources.c.name.in_(list(names)))
+    states = [SourceState.from_row(r) for r in conn.execute(query)]
+    if states:
+        conn.execute(
+            update(sources).where(sources.c.id.in_([s.id for s in states])).values(lease_until=now + lease)
+        )
+    return states
+
+
+def release(conn: Connection, ids: list[int]) -> None:
+    """Give back leases of polls that were cancelled, so the sources are due again at once."""
+    conn.execute(update(sources).where(sources.c.id.in_(ids)).values(lease_until=None))
+
+
+def record_success(conn: Connection, state: SourceState, *, now: datetime, next_poll_at: datetime,
+                   etag: str | None, last_modified: str | None, cursor: Any, new: int,
+                   silent: bool) -> None:
+    values: dict[str, Any] = {
+        "failures": 0,
+        "last_success_at": now,
+        "next_poll_at": next_poll_at,
+        "etag": etag,
+        "last_modified": last_modified,
+        "cursor": cursor,
+        "silent": silent,
+        "lease_until": None,
+    }
+    if new:
+        values |= {"last_new_at": now, "polls_with_new": state.polls_with_new + 1}
+        if state.first_new_at is None:
+            values["first_new_at"] = now
+    conn.execute(update(sources).where(sources.c.id == state.id).values(**values))
+
+
+def record_failure(conn: Connection, state: SourceState, *, now: datetime, next_poll_at: datetime,
+                   error: str) -> None:
+    conn.execute(
+        update(sources)
+        .where(and_(sources.c.id == state.id))
+        .values(
+            failures=sources.c.failures + 1,
+            last_error=error[:2000],
+            last_error_at=now,
+            next_poll_at=next_poll_at,
+            lease_until=None,
+        )
+    )

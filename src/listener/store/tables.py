@@ -1,0 +1,109 @@
+"""The schema, as analysts see it in any SQL client.
+
+Times are stored in UTC. ``mentions`` holds each mention once per (source, external id);
+``content_hash`` recognises the same words arriving through two sources, and ``duplicate_of``
+points a later copy at the first one. Polling state lives on ``sources`` (as in Miniflux), so a
+restart, or a second instance on PostgreSQL, carries on where the last poll stopped.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("connector", String(100), nullable=False),
+    Column("url", Text, nullable=False, default=""),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("in_config", Boolean, nullable=False, default=True),
+    Column("interval_s", Float, nullable=False),
+    Column("next_poll_at", UtcDateTime(), nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("cursor", JSON),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("last_error_at", UtcDateTime()),
+    Column("last_success_at", UtcDateTime()),
+    Column("last_new_at", UtcDateTime()),
+    Column("first_new_at", UtcDateTime()),
+    Column("polls_with_new", Integer, nullable=False, default=0),
+    Column("silent", Boolean, nullable=False, default=False),
+    Column("lease_until", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("external_id", String(1000), nullable=False),
+    Column("platform", String(50), nullable=False),
+    Column("url", Text, nullable=False, default=""),
+    Column("author_name", Text, nullable=False, default=""),
+    Column("author_handle", Text, nullable=False, default=""),
+    Column("title", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("lang", String(8)),
+    Column("label", String(16)),
+    Column("published_at", UtcDateTime(), nullable=False),
+    Column("first_seen_at", UtcDateTime(), nullable=False),
+    Column("in_reply_to", String(1000)),
+    Column("content_hash", String(64), nullable=False),
+    Column("duplicate_of", Integer, ForeignKey("mentions.id", ondelete="SET NULL")),
+    UniqueConstraint("source_id", "external_id", name="uq_mentions_source_external"),
+    Index("ix_mentions_published_at", "published_at"),
+    Index("ix_mentions_content_hash", "content_hash"),
+)
