@@ -229,43 +229,52 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
 
 def _validate_sources(name: str, raw_sources: list[Any], connectors: dict, problems: list[str]) -> list[Source]:
+    """Each source's connector options, checked by that connector's own schema.
+
+    The common keys were checked by the file schema already; options are checked even when a
+    common key is wrong, so one run reports every problem.
+    """
     sources: list[Source] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_sources):
         if not isinstance(raw, dict):
             continue
-        where = ("sources", index)
+        prefix = f"{name}: sources[{index}]"
+        kind = raw.get("connector")
+        connector = connectors.get(kind) if isinstance(kind, str) else None
+        if isinstance(kind, str) and connector is None:
+            known = ", ".join(sorted(connectors)) or "none installed"
+            problems.append(f'{prefix}.connector: unknown connector "{kind}"; known: {known}')
+        if isinstance(raw.get("name"), str) and raw["name"] in seen:
+            problems.append(f'{prefix}.name: "{raw["name"]}" is used twice; give each source its own name')
+        seen.add(raw.get("name"))
+        options = None
+        if connector is not None:
+            if connector.needs_url and not raw.get("url"):
+                problems.append(f"{prefix}.url: missing; the {kind} connector needs the address to poll")
+            extra = {k: v for k, v in raw.items() if k not in SourceConfig.model_fields}
+            try:
+                options = connector.Options.model_validate(extra)
+            except ValidationError as exc:
+                problems.extend(_describe(name, ("sources", index), exc))
         try:
             spec = SourceConfig.model_validate(raw)
         except ValidationError:
-            continue  # already reported by the file schema
-        if spec.name in seen:
-            problems.append(f'{name}: sources[{index}].name: "{spec.name}" is used twice; give each source its own name')
-        seen.add(spec.name)
-        connector = connectors.get(spec.connector)
-        if connector is None:
-            known = ", ".join(sorted(connectors)) or "none installed"
-            problems.append(f'{name}: sources[{index}].connector: unknown connector "{spec.connector}"; known: {known}')
-            continue
-        if connector.needs_url and not spec.url:
-            problems.append(f"{name}: sources[{index}].url: missing; the {spec.connector} connector needs the address to poll")
-            continue
-        try:
-            options = connector.Options.model_validate(spec.model_extra or {})
-        except ValidationError as exc:
-            problems.extend(_describe(name, where, exc, unknown_hint=f"the {spec.connector} connector"))
-            continue
-        sources.append(Source(spec.name, spec.connector, spec.url, spec.interval, spec.enabled, options))
+            continue  # reported by the file schema
+        if options is not None:
+            sources.append(Source(spec.name, spec.connector, spec.url, spec.interval, spec.enabled, options))
     return sources
 
 
-def _describe(name: str, prefix: tuple, exc: ValidationError, unknown_hint: str = "this section") -> list[str]:
+def _describe(name: str, prefix: tuple, exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors():
         loc = prefix + tuple(error["loc"])
         key = _key_path(loc)
         if error["type"] == "extra_forbidden":
-            fix = f"unknown key; remove it or check its spelling (see `listener connectors` for {unknown_hint}'s options)" if prefix else "unknown key; remove it or check its spelling"
+            fix = "unknown key; remove it or check its spelling"
+            if prefix:
+                fix += " (`listener connectors` lists each connector's options)"
         elif error["type"] == "missing":
             fix = "missing; this key is required"
         else:

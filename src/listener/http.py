@@ -165,7 +165,7 @@ def _reason(exc: Exception) -> str:
     text = str(exc)
     if "Name or service not known" in text or "nodename nor servname" in text or "Temporary failure in name resolution" in text:
         return "host name not found (offline, or a typo in the URL?)"
-    if "Connection refused" in text:
+    if "Connection refused" in text or "All connection attempts failed" in text:
         return "connection refused"
     return text or type(exc).__name__
 

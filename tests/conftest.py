@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from listener.store.engine import make_engine, upgrade
+
+from feedserver import FeedServer
+
+PG_URL = os.environ.get("LISTENER_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def server():
+    s = FeedServer().start()
+    yield s
+    s.stop()
+
+
+class FakeClock:
+    """The only thing tests replace: time."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+def _sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'listener.db'}"
+
+
+@pytest.fixture
+def pg_url():
+    """A PostgreSQL database of our own: a fresh schema in the server CI points us at."""
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set LISTENER_TEST_DATABASE_URL; PostgreSQL tests may not be skipped in CI")
+        pytest.skip("LISTENER_TEST_DATABASE_URL is not set")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return _sqlite_url(tmp_path)
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(db_url):
+    e = make_engine(db_url)
+    upgrade(e)
+    yield e
+    e.dispose()
+
+
+def write_config(tmp_path: Path, body: str, db_url: str | None = None) -> Path:
+    store = f'[store]\nurl = "{db_url}"\n' if db_url else ""
+    path = tmp_path / "config.toml"
+    path.write_text(store + body, encoding="utf-8")
+    return path

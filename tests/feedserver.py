@@ -1,0 +1,133 @@
+"""A real HTTP server on 127.0.0.1 that replays recorded feeds and fails on demand.
+
+It answers conditionally by ETag, records every request it receives (so tests can assert on the
+headers we sent), and can answer 500, 429 with Retry-After, hang past the client's timeout, cut a
+body short, or lie about the charset.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    content_type: str = "application/rss+xml; charset=utf-8"
+    status: int = 200
+    mode: str = "ok"  # ok | hang | truncated | trickle
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: bool = True
+    gzip: bool = False
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+
+
+class FeedServer:
+    def __init__(self):
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Received] = []
+        self._stop = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}))
+                route = server.routes.get(self.path)
+                if route is None:
+                    return self._send(404, b"not found", "text/plain")
+                if route.mode == "hang":
+                    server._stop.wait(30)
+                    return
+                body = route.body
+                headers = dict(route.headers)
+                if route.status == 200 and route.etag:
+                    tag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+                    headers["ETag"] = tag
+                    if self.headers.get("If-None-Match") == tag:
+                        return self._send(304, b"", None, headers)
+                if route.gzip and "gzip" in self.headers.get("Accept-Encoding", ""):
+                    body = gzip.compress(body)
+                    headers["Content-Encoding"] = "gzip"
+                if route.mode == "truncated":
+                    self.send_response(route.status)
+                    self.send_header("Content-Type", route.content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                if route.mode == "trickle":
+                    self.send_response(200)
+                    self.send_header("Content-Type", route.content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for byte in body:
+                        if server._stop.wait(0.2):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    return
+                self._send(route.status, body, route.content_type, headers)
+
+            def _send(self, status, body, content_type, headers=None):
+                self.send_response(status)
+                if content_type:
+                    self.send_header("Content-Type", content_type)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if body:
+                    self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def add(self, path: str, route: Route | None = None, **kwargs) -> str:
+        self.routes[path] = route or Route(**kwargs)
+        return self.url(path)
+
+    def add_fixture(self, path: str, fixture: str, **kwargs) -> str:
+        return self.add(path, body=(FIXTURES / fixture).read_bytes(), **kwargs)
+
+    def received(self, path: str) -> list[Received]:
+        return [r for r in self.requests if r.path == path]
+
+    def start(self) -> FeedServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        time.sleep(0)
