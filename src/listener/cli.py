@@ -96,6 +96,7 @@ def run(ctx: Context) -> None:
 @pass_ctx
 def poll(ctx: Context, names: tuple[str, ...]) -> None:
     """Poll sources once now and exit: one line per source; exit 1 if any failed."""
+    ctx.log_level = ctx.log_level or "warning"  # the summary lines are the output
     config = ctx.config
     try:
         wanted = [config.source(n).name for n in names] or [s.name for s in config.sources if s.enabled]
@@ -253,17 +254,17 @@ def _iso(when: datetime | None) -> str | None:
 
 
 def _emit(rows: list[dict[str, Any]], fmt: str, table_columns: list[str]) -> None:
-    out = click.get_text_stream("stdout")
     if fmt == "json":
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        click.echo("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), nl=False)
     elif fmt == "csv":
         if rows:
-            writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writeheader()
             writer.writerows({k: _csv_safe(v) for k, v in row.items()} for row in rows)
+            click.echo(buf.getvalue(), nl=False)
     else:
-        out.write(_table(rows, table_columns))
+        click.echo(_table(rows, table_columns), nl=False)
 
 
 def _csv_safe(value: Any) -> Any:

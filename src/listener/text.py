@@ -19,9 +19,9 @@ _INVISIBLE = re.compile(r"<(script|style|template|noscript|head)\b.*?(</\1\s*>|\
 _COMMENT = re.compile(r"<!--.*?(-->|\Z)|<!\[CDATA\[|\]\]>", re.S)
 _BLOCK = re.compile(r"</?(p|div|br|li|ul|ol|h[1-6]|blockquote|pre|tr|td|th|table|section|article|figure|figcaption|hr)\b[^>]*>", re.I)
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
-_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
-_LINES = re.compile(r"\s*\n\s*")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_INVISIBLE_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 
 
 def html_to_text(markup: str) -> str:
@@ -41,12 +41,17 @@ def html_to_text(markup: str) -> str:
 
 
 def normalise_space(text: str) -> str:
-    text = _CONTROL.sub("", text)
-    text = _SPACE.sub(" ", text)
-    return _LINES.sub("\n", text).strip()
+    """One space between words, one line break between lines, no control or direction characters
+    (a right-to-left override in a stranger's text could disguise what a reader sees)."""
+    lines = (" ".join(line.split()) for line in _INVISIBLE_CHARS.sub("", text).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def content_hash(title: str, text: str) -> str:
-    """A fingerprint that stays the same when two sources carry the same words differently spaced."""
-    folded = unicodedata.normalize("NFKC", f"{title}\n{text}").casefold()
+    """A fingerprint of the words, the same when two sources carry them differently spaced or cased.
+
+    The body decides; titles differ between sources ("By: Åsa" in a comment feed, "Comment on …"
+    in a site-wide one) even when the words are the same. A text-less item is known by its title.
+    """
+    folded = unicodedata.normalize("NFKC", text or title).casefold()
     return hashlib.sha256(" ".join(folded.split()).encode()).hexdigest()

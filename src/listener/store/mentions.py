@@ -8,7 +8,6 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
 
 from listener.domain import Mention
 from listener.store.tables import mentions, sources
@@ -29,12 +28,12 @@ def insert(conn: Connection, source_id: int, batch: Sequence[Mention]) -> list[i
     statement = (
         dialect.insert(mentions)
         .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-        .returning(mentions.c.id, mentions.c.text)
+        .returning(mentions.c.id, mentions.c.content_hash, func.length(mentions.c.text).label("length"))
     )
     rows = conn.execute(statement, [_row(source_id, m) for m in batch]).all()
-    copies = [row.id for row in rows if len(row.text) >= MIN_DUPLICATE_TEXT]
+    copies = [row for row in rows if row.length >= MIN_DUPLICATE_TEXT]
     if copies:
-        _link_duplicates(conn, copies)
+        _link_duplicates(conn, source_id, copies)
     return [row.id for row in rows]
 
 
@@ -57,18 +56,25 @@ def _row(source_id: int, m: Mention) -> dict:
     }
 
 
-def _link_duplicates(conn: Connection, ids: list[int]) -> None:
-    first = aliased(mentions)
-    earliest = (
-        select(func.min(first.c.id))
-        .where(
-            first.c.content_hash == mentions.c.content_hash,
-            first.c.source_id != mentions.c.source_id,
-            first.c.id < mentions.c.id,
-        )
-        .scalar_subquery()
-    )
-    conn.execute(update(mentions).where(mentions.c.id.in_(ids)).values(duplicate_of=earliest))
+def _link_duplicates(conn: Connection, source_id: int, rows: list) -> None:
+    """Point each new row at the first copy of its words from another source, if there is one.
+
+    One indexed lookup per batch; the update touches only the (rare) rows that are copies.
+    """
+    by_hash = {row.content_hash: row.id for row in rows}
+    first_copies = conn.execute(
+        select(mentions.c.content_hash, func.min(mentions.c.id))
+        .where(mentions.c.content_hash.in_(list(by_hash)), mentions.c.source_id != source_id)
+        .group_by(mentions.c.content_hash)
+    ).all()
+    for content_hash, first_id in first_copies:
+        if first_id < by_hash[content_hash]:
+            conn.execute(
+                update(mentions)
+                .where(mentions.c.source_id == source_id, mentions.c.content_hash == content_hash,
+                       mentions.c.id > first_id, mentions.c.duplicate_of.is_(None))
+                .values(duplicate_of=first_id)
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,137 @@
+"""Ingest throughput: feed bytes to committed rows (parse, normalise, dedupe, store).
+
+Runs our path and a naive baseline in the same process over the same generated WordPress-style
+feeds (50 items of ~1-2 KB HTML each), each into its own fresh SQLite file (WAL), and prints
+mentions/s for both and the ratio. The baseline is what one writes first: feedparser with its
+defaults and one ORM commit per row.
+
+    python bench/ingest.py [--feeds 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import feedparser
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from listener.config import Source
+from listener.connector import NoOptions
+from listener.connectors.rss import parse_feed
+from listener.pipeline import process
+from listener.store import sources as source_store
+from listener.store.engine import make_engine, upgrade
+from listener.store.tables import mentions
+from listener.text import content_hash, html_to_text
+
+WORDS = ("leverans kundtjänst snabb bra dålig tack problem order paket svar hjälp fantastisk "
+         "levering kundeservice hurtig god dårlig pakke hjælp delivery service great awful").split()
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def paragraph(rng: random.Random) -> str:
+    words = rng.choices(WORDS, k=rng.randint(25, 45))
+    words[3] = f'<a href="https://example.org/{rng.randint(1, 999)}">{words[3]}</a>'
+    words[8] = f"<strong>{words[8]}</strong>"
+    return "<p>" + " ".join(words) + ".</p>"
+
+
+def feed(n: int, rng: random.Random) -> bytes:
+    items = []
+    for i in range(50):
+        when = format_datetime(NOW - timedelta(minutes=n * 50 + i))
+        html = "\n".join(paragraph(rng) for _ in range(rng.randint(4, 7)))
+        items.append(f"""<item>
+<title>Post {n}-{i} &#8211; om leveranser</title>
+<link>https://blog.example.se/{n}/{i}/</link>
+<dc:creator><![CDATA[Författare {i % 7}]]></dc:creator>
+<pubDate>{when}</pubDate>
+<guid isPermaLink="false">https://blog.example.se/?p={n * 1000 + i}</guid>
+<description><![CDATA[{html[:300]}]]></description>
+<content:encoded><![CDATA[{html}]]></content:encoded>
+</item>""")
+    return f"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"
+ xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel><title>Blogg {n}</title><link>https://blog.example.se/</link>
+<generator>https://wordpress.org/?v=6.6.2</generator>
+{''.join(items)}
+</channel></rss>""".encode()
+
+
+def fresh_store(folder: Path, name: str):
+    engine = make_engine(f"sqlite:///{folder / name}.db")
+    upgrade(engine)
+    with engine.begin() as conn:
+        source_store.sync(conn, [Source("blog", "rss", "http://x", timedelta(minutes=15), True, NoOptions())], NOW)
+        source_id = source_store.get_state(conn, "blog").id
+    return engine, source_id
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MentionRow(Base):
+    __table__ = mentions
+
+
+def ours(feeds: list[bytes], engine, source_id: int) -> int:
+    stored = 0
+    for body in feeds:
+        stored += process(engine, source_id, "blog", parse_feed(body), NOW).new
+    return stored
+
+
+def naive(feeds: list[bytes], engine, source_id: int) -> int:
+    stored = 0
+    with Session(engine) as session:
+        for body in feeds:
+            for entry in feedparser.parse(body).entries:
+                text = html_to_text(entry.get("content", [{}])[0].get("value", ""))
+                session.add(MentionRow(
+                    source_id=source_id, external_id=entry.id, platform="wordpress", url=entry.link,
+                    author_name=entry.get("author", ""), author_handle="", title=entry.title, text=text,
+                    published_at=datetime(*entry.published_parsed[:6], tzinfo=UTC), first_seen_at=NOW,
+                    content_hash=content_hash(entry.title, text),
+                ))
+                session.commit()
+                stored += 1
+    return stored
+
+
+def measure(fn, feeds, engine, source_id) -> tuple[int, float]:
+    started = time.perf_counter()
+    stored = fn(feeds, engine, source_id)
+    return stored, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=40, help="feeds of 50 items each (default 40)")
+    args = parser.parse_args()
+    rng = random.Random(42)
+    feeds = [feed(n, rng) for n in range(args.feeds)]
+    size = sum(map(len, feeds)) / (50 * len(feeds))
+    print(f"{len(feeds)} feeds x 50 items, {size / 1024:.1f} KB of feed per item")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        results = {}
+        for name, fn in (("naive (feedparser defaults + ORM commit per row)", naive),
+                         ("listener (fastfeedparser + batched Core insert)", ours)):
+            engine, source_id = fresh_store(folder, name.split()[0])
+            stored, seconds = measure(fn, feeds, engine, source_id)
+            engine.dispose()
+            results[name] = stored / seconds
+            print(f"{name:52s} {stored:6d} rows in {seconds:6.2f} s = {stored / seconds:9,.0f} mentions/s")
+        base, fast = results.values()
+        print(f"ratio: {fast / base:.1f}x the naive baseline (target >= 10x)")
+
+
+if __name__ == "__main__":
+    main()
