@@ -1,0 +1,153 @@
+"""Praise, criticism or neutral, from a lexicon and a few rules of grammar (after VADER).
+
+Each sentence gets a compound score in [-1, 1]: the valences of its words, pushed up or down by
+intensifiers, flipped by negators (in Swedish, Danish and Norwegian also one that follows the
+word: "jag gillar inte"), weighted after a "but", plus emoji, emoticons and exclamation marks.
+
+Long texts are scored per sentence and then aggregated so that one sharp complaint in a long,
+otherwise neutral blog post is not averaged into silence:
+- neutral sentences (|compound| < 0.05) do not dilute the score: it is the mean of the others;
+- if the sharpest sentence is a complaint (≤ -0.5) and no sentence praises as strongly, the text
+  is criticism, whatever the mean. Comms teams would rather see one too many complaints.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+
+from listener.classify import lexicon, rules
+
+SHARP = 0.5
+NEUTRAL_BAND = 0.05
+_NEGATION_SCALAR = -0.74
+_BOOST = 0.293
+_CAPS = 0.733
+_EXCLAIM = 0.292
+
+_MODIFIERS = re.compile("[\U0001F3FB-\U0001F3FF\uFE0F\u200D]")
+_SENTENCES = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+@functools.cache
+def _tokenizer() -> re.Pattern[str]:
+    emoticons = sorted((e for e in lexicon.symbols() if not e[0].isalnum() and len(e) > 1), key=len, reverse=True)
+    alternatives = "|".join(re.escape(e) for e in emoticons)
+    return re.compile(
+        rf"(?:(?<=\s)|^)(?:{alternatives})(?=\s|$)"  # emoticons stand apart from words
+        r"|[^\W\d_]+(?:['’\-][^\W\d_]+)*"           # words, with inner apostrophes and hyphens
+        r"|[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B50\u2764][\U0001F3FB-\U0001F3FF\uFE0F\u200D\u2640\u2642]*"
+        r"|[!?]"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    score: float
+    question: bool
+
+
+def score_text(text: str, lang: str) -> Scored:
+    sentences = [s for s in _SENTENCES.split(text) if s.strip()]
+    if not sentences:
+        return Scored(0.0, False)
+    scored = [_sentence(s, lang) for s in sentences]
+    question = any(q for _, q in scored)
+    compounds = [c for c, _ in scored]
+    if len(compounds) == 1:
+        return Scored(compounds[0], question)
+    opinions = [c for c in compounds if abs(c) >= NEUTRAL_BAND]
+    if not opinions:
+        return Scored(0.0, question)
+    mean = sum(opinions) / len(opinions)
+    sharpest_complaint, strongest_praise = min(opinions), max(opinions)
+    if sharpest_complaint <= -SHARP and strongest_praise < -sharpest_complaint:
+        mean = min(mean, sharpest_complaint)
+    return Scored(mean, question)
+
+
+def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
+    tokens = _tokenizer().findall(sentence)
+    words = [t.lower() for t in tokens]
+    lex = lexicon.words(lang) if lang in lexicon.LANGS else {}
+    symbols = lexicon.symbols()
+    negators = rules.NEGATORS.get(lang, frozenset())
+    boosters = rules.BOOSTERS.get(lang, frozenset())
+    dampeners = rules.DAMPENERS.get(lang, frozenset())
+    contrast = rules.CONTRAST.get(lang, frozenset())
+    shouting = sum(t.isupper() for t in tokens if len(t) > 1) > 0.8 * max(1, len(tokens))
+    nordic = lang in ("sv", "da", "no")
+
+    valences: list[float] = []
+    pivot = -1
+    for i, (token, word) in enumerate(zip(tokens, words, strict=True)):
+        if word in contrast:
+            pivot = len(valences)
+        symbol = symbols.get(_MODIFIERS.sub("", token)) if not word[0].isalpha() else symbols.get(token)
+        if symbol is not None:
+            valences.append(symbol)
+            continue
+        value = _valence(word, lang) if lex else 0.0
+        if not value:
+            continue
+        sign = 1.0 if value > 0 else -1.0
+        if token.isupper() and len(token) > 1 and not shouting:
+            value += sign * _CAPS
+        for distance, factor in ((1, 1.0), (2, 0.95), (3, 0.9)):
+            if i - distance < 0:
+                break
+            before = words[i - distance]
+            if before in boosters:
+                value += sign * _BOOST * factor
+            elif before in dampeners:
+                value -= sign * _BOOST * factor
+        window = words[max(0, i - 3) : i]
+        if nordic:
+            window = window + words[i + 1 : i + 2]
+        if any(w in negators for w in window):
+            value *= _NEGATION_SCALAR
+        valences.append(value)
+
+    if pivot >= 0:
+        valences = [v * 0.5 for v in valences[:pivot]] + [v * 1.5 for v in valences[pivot:]]
+    total = sum(valences)
+    if total:
+        total += math.copysign(min(sentence.count("!"), 4) * _EXCLAIM, total)
+    compound = total / math.sqrt(total * total + 15) if total else 0.0
+    return compound, _is_question(sentence, words, lang)
+
+
+def _is_question(text: str, words: list[str], lang: str) -> bool:
+    if "?" in words:
+        return True
+    starts = rules.QUESTION_STARTS.get(lang, frozenset())
+    return bool(words) and words[0] in starts and not text.rstrip().endswith((".", "!"))
+
+
+@functools.lru_cache(maxsize=200_000)
+def _valence(word: str, lang: str) -> float:
+    """A word's valence, also for inflected forms and compounds the lexicon lacks."""
+    lex = lexicon.words(lang)
+    value = lex.get(word)
+    if value is not None:
+        return value
+    for suffix in rules.SUFFIXES[lang]:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            value = lex.get(word[: -len(suffix)])
+            if value is not None:
+                return value
+    for prefix in rules.INTENSIFYING_PREFIXES[lang]:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            rest = _valence(word[len(prefix):], lang)
+            if rest:
+                return rest + math.copysign(_BOOST * 2, rest)
+    if lang != "en" and len(word) >= 8:
+        for cut in range(3, len(word) - 3):
+            head = lex.get(word[cut:])
+            if head is not None and len(word) - cut >= 4:
+                return head
+    if lang != "en" and len(word) >= 4:
+        return lexicon.loanwords().get(word, 0.0)
+    return 0.0
