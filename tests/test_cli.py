@@ -60,7 +60,7 @@ def test_mentions_json_has_the_promised_fields(setup):
     assert first["published_at"] == "2025-11-11T07:46:27Z"
     assert first["source"] == "comments" and first["platform"] == "wordpress"
     assert first["in_reply_to"] == "https://battlefieldanomalies.com/?page_id=1073"
-    assert first["label"] is None
+    assert first["lang"] == "en" and first["label"] == "praise" and first["score"] > 0
 
 
 def test_mentions_filters_and_formats(setup):
@@ -71,7 +71,7 @@ def test_mentions_filters_and_formats(setup):
     assert setup("mentions", "--since", "2025-11-11", "--format", "json").stdout.count("\n") == 1
     assert setup("mentions", "--since", "1d").stdout == "(nothing)\n"
     table = setup("mentions").stdout.splitlines()
-    assert table[0].split() == ["id", "published_at", "source", "author", "title", "text"]
+    assert table[0].split() == ["id", "published_at", "source", "lang", "label", "author", "title", "text"]
     assert len(table) == 11
     rows = list(csv.DictReader(io.StringIO(setup("mentions", "--format", "csv").stdout)))
     assert len(rows) == 10 and rows[0]["author"] == "Graham Morris"
@@ -111,4 +111,4 @@ def test_connectors_self_describe():
 
 def test_db_upgrade(setup):
     result = setup("db", "upgrade")
-    assert result.exit_code == 0 and result.stdout == "schema at revision 0001\n"
+    assert result.exit_code == 0 and result.stdout == "schema at revision 0002\n"

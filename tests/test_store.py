@@ -34,7 +34,7 @@ def item(n, text="A long enough text to be recognised when copied elsewhere.", *
 def test_migrations_create_the_schema_and_are_idempotent(engine):
     assert {"sources", "mentions", "alembic_version"} <= set(inspect(engine).get_table_names())
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
 
 
 def test_each_mention_is_stored_once_per_source_and_external_id(engine):
@@ -87,7 +87,9 @@ def test_query_filters(engine):
         assert ids(search="_k") == ["title 50"]
         assert ids(search="%") == ["title 50"]
         assert ids(limit=1) == ["title 1"]
-        assert ids(lang="sv") == []
+        assert ids(lang="sv") == ["title 2", "title 50"]
+        assert ids(lang="sv", label="praise") == ["title 2", "title 50"]
+        assert ids(label="criticism") == []
 
 
 def test_sync_keeps_history_and_resets_validators_on_a_new_url(engine):
@@ -118,5 +120,5 @@ def test_normalise_clamps_the_future_and_fills_missing_times():
     later = NOW + timedelta(days=3)
     out = normalise([item(1, published_at=later), item(2, published_at=None)], "a", NOW)
     assert [m.published_at for m in out] == [NOW, NOW]
-    assert out[0].label is None and out[0].lang is None
+    assert out[0].label is None and out[0].lang is None  # classify is a later stage
     assert len(dedupe(out + out)) == 2

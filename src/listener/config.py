@@ -121,6 +121,16 @@ class SourceConfig(BaseModel):
     url: str = ""
     interval: Duration = timedelta(minutes=15)
     enabled: bool = True
+    lang: str | None = None
+
+    @field_validator("lang")
+    @classmethod
+    def _known_lang(cls, value: str | None) -> str | None:
+        from listener.classify.language import SUPPORTED, normalise
+
+        if value is not None and normalise(value) not in SUPPORTED:
+            raise ValueError(f'unknown language "{value}"; use one of {", ".join(SUPPORTED)} (nb and nn count as no)')
+        return normalise(value)
 
     @field_validator("interval")
     @classmethod
@@ -148,6 +158,7 @@ class Source:
     interval: timedelta
     enabled: bool
     options: BaseModel
+    lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +273,7 @@ def _validate_sources(name: str, raw_sources: list[Any], connectors: dict, probl
         except ValidationError:
             continue  # reported by the file schema
         if options is not None:
-            sources.append(Source(spec.name, spec.connector, spec.url, spec.interval, spec.enabled, options))
+            sources.append(Source(spec.name, spec.connector, spec.url, spec.interval, spec.enabled, options, spec.lang))
     return sources
 
 

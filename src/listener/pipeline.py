@@ -7,11 +7,12 @@ writes the whole batch in one transaction, so a batch is stored entirely or not 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Engine
 
+from listener.classify import classify as classify_text
 from listener.domain import Item, Mention
 from listener.store import mentions as mention_store
 from listener.text import content_hash
@@ -28,10 +29,11 @@ class BatchResult:
 
 
 def process(engine: Engine, source_id: int, source_name: str, items: Sequence[Item],
-            now: datetime) -> BatchResult:
+            now: datetime, lang: str | None = None) -> BatchResult:
     batch = normalise(items, source_name, now)
     batch = dedupe(batch)
-    # classify (language, label) and route (departments) will run here, between dedupe and store.
+    batch = classify(batch, lang)
+    # route (departments) will run here, between classify and store.
     new_ids = store(engine, source_id, batch)
     return BatchResult(seen=len(items), new_ids=new_ids)
 
@@ -67,6 +69,18 @@ def dedupe(batch: Sequence[Mention]) -> list[Mention]:
             seen.add(mention.external_id)
             out.append(mention)
     return out
+
+
+def classify(batch: Sequence[Mention], lang: str | None = None) -> list[Mention]:
+    """Language, label, score and question for each mention. ``lang`` is the source's language,
+    used when a text is too short to tell its own (a row of emoji)."""
+    return [replace(m, **classification(m.title, m.text, lang)) for m in batch]
+
+
+def classification(title: str, text: str, lang: str | None = None) -> dict:
+    """The body carries the opinion; a title alone (a video, a link) is used when there is no body."""
+    result = classify_text(text or title, default_lang=lang)
+    return {"lang": result.lang, "label": result.label, "score": result.score, "question": result.question}
 
 
 def store(engine: Engine, source_id: int, batch: Sequence[Mention]) -> list[int]:

@@ -117,7 +117,7 @@ class Poller:
         started = time.perf_counter()
         try:
             result = await registry()[source.connector]().poll(ctx, state.cursor)
-            batch = pipeline.process(self.engine, state.id, state.name, result.items, self.clock())
+            batch = pipeline.process(self.engine, state.id, state.name, result.items, self.clock(), source.lang)
         except asyncio.CancelledError:
             with self.engine.begin() as conn:
                 source_store.release(conn, [state.id])

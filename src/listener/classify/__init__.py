@@ -28,8 +28,10 @@ class Classification:
     question: bool
 
 
-def classify(text: str, lang: str | None = None) -> Classification:
-    lang = language.normalise(lang) or language.detect(text)
+def classify(text: str, lang: str | None = None, default_lang: str | None = None) -> Classification:
+    """``lang`` when the caller knows it; else detected, with ``default_lang`` for texts too short
+    to tell."""
+    lang = language.normalise(lang) or language.detect(text, language.normalise(default_lang))
     scored = score_text(text, lang)
     return Classification(lang, label_for(scored.score, lang), round(scored.score, 4), scored.question)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from listener.domain import Mention
@@ -49,6 +49,8 @@ def _row(source_id: int, m: Mention) -> dict:
         "text": m.text,
         "lang": m.lang,
         "label": m.label.value if m.label else None,
+        "score": m.score,
+        "question": m.question,
         "published_at": m.published_at,
         "first_seen_at": m.first_seen_at,
         "in_reply_to": m.in_reply_to,
@@ -98,6 +100,8 @@ COLUMNS = (
     mentions.c.text,
     mentions.c.lang,
     mentions.c.label,
+    mentions.c.score,
+    mentions.c.question,
     mentions.c.published_at,
     mentions.c.first_seen_at,
     mentions.c.in_reply_to,
@@ -125,3 +129,24 @@ def query(conn: Connection, f: MentionFilter) -> list[dict]:
 
 def count(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(mentions)).scalar_one()
+
+
+def for_reclassify(conn: Connection, since: datetime | None, after_id: int, limit: int) -> list:
+    """A page of stored mentions to label again, oldest id first."""
+    q = select(mentions.c.id, mentions.c.title, mentions.c.text, mentions.c.lang, sources.c.name.label("source"))
+    q = q.join(sources, sources.c.id == mentions.c.source_id).where(mentions.c.id > after_id)
+    if since is not None:
+        q = q.where(mentions.c.published_at >= since)
+    return conn.execute(q.order_by(mentions.c.id).limit(limit)).all()
+
+
+def set_classification(conn: Connection, rows: list[dict]) -> None:
+    """Rows of ``{"id", "lang", "label", "score", "question"}``."""
+    if rows:
+        conn.execute(
+            update(mentions).where(mentions.c.id == bindparam("mention_id")).values(
+                lang=bindparam("lang"), label=bindparam("label"), score=bindparam("score"),
+                question=bindparam("question"),
+            ),
+            [{"mention_id": r["id"], **{k: r[k] for k in ("lang", "label", "score", "question")}} for r in rows],
+        )

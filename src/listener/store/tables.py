@@ -98,6 +98,8 @@ mentions = Table(
     Column("text", Text, nullable=False, default=""),
     Column("lang", String(8)),
     Column("label", String(16)),
+    Column("score", Float),
+    Column("question", Boolean),
     Column("published_at", UtcDateTime(), nullable=False),
     Column("first_seen_at", UtcDateTime(), nullable=False),
     Column("in_reply_to", String(1000)),
@@ -106,4 +108,5 @@ mentions = Table(
     UniqueConstraint("source_id", "external_id", name="uq_mentions_source_external"),
     Index("ix_mentions_published_at", "published_at"),
     Index("ix_mentions_content_hash", "content_hash"),
+    Index("ix_mentions_label", "label"),
 )
