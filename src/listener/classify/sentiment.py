@@ -89,6 +89,8 @@ def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
         if symbol is not None:
             valences.append(symbol)
             continue
+        if word in negators:
+            continue  # "no" negates; its own lexicon valence would count the negation twice
         value = _valence(word, lang) if lex else 0.0
         if not value:
             continue
