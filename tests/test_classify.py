@@ -98,7 +98,7 @@ def test_scandinavian_respelling_borrows_words():
 
 
 def test_classify_command():
-    result = CliRunner().invoke(cli, ["classify", "Tusen takk for hjelpen, dere er helt fantastiske!", "Elendig service"])
+    result = CliRunner().invoke(cli, ["classify", "Tusen takk for hjelpen, dere er helt fantastiske!", "Elendig service, jeg er skuffet"])
     lines = result.stdout.splitlines()
     assert result.exit_code == 0 and len(lines) == 2
     assert lines[0].startswith("no\tpraise\t+") and lines[1].split("\t")[1] == "criticism"

@@ -1,21 +1,33 @@
 """Which of Swedish, Danish, Norwegian and English a text is written in.
 
-py3langid's bundled model, restricted to these languages (Nynorsk counts as Norwegian). Its model
-costs ~0.7 s to load, so it is loaded on first need, not at import. Function-word voting on top
-of it was tried and measured worse on the evaluation sets (0.937 against 0.940), so it is not here.
+The model is py3langid's (byte n-gram naive Bayes behind a DFA), restricted to these languages by
+scripts/build_langid_model.py and shipped as langid.npz: it loads in ~0.1 s instead of the full
+model's ~1 s. Features are gathered per word (with its surrounding spaces) and cached, since words
+repeat. That is ~1.6× faster than walking each text byte by byte as py3langid does, and agrees
+with py3langid on 98% of the evaluation texts (accuracy 0.937 against its 0.940).
+
+Function-word voting on top of the model was tried and measured worse (0.937 against 0.940 on the
+evaluation sets), so it is not here. Nynorsk counts as Norwegian.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
-from pathlib import Path
+import unicodedata
+from array import array
+from dataclasses import dataclass
+from importlib.resources import files
+
+import numpy as np
 
 SUPPORTED = ("sv", "da", "no", "en")
 ALIASES = {"nb": "no", "nn": "no", "nob": "no", "nno": "no", "swe": "sv", "dan": "da", "eng": "en"}
 MIN_EVIDENCE = 12
 """Letters in words (URLs and @handles aside) below which a text cannot tell its language."""
 
+_LOG2 = math.log(2)
 _WORDS = re.compile(r"[^\W\d_]+")
 _NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+")
 
@@ -33,15 +45,52 @@ def detect(text: str, default: str | None = None) -> str:
     words to tell, such as a row of emoji or a hashtag."""
     if default and sum(map(len, _WORDS.findall(_NOISE.sub(" ", text)))) < MIN_EVIDENCE:
         return default
-    lang, _ = _identifier().classify(text)
-    return normalise(lang)
+    return _model().classify(text)
+
+
+@dataclass(frozen=True, eq=False)
+class _Model:
+    ptc: list[list[float]]
+    pc: list[float]
+    classes: list[str]
+    nextmove: array
+    rowbase: list[int]
+    out: list[int]
+
+    def classify(self, text: str) -> str:
+        if text.isupper():
+            text = text.lower()
+        total = self.pc
+        for token in unicodedata.normalize("NFC", text).split():
+            total = [a + b for a, b in zip(total, self.token_scores(token), strict=True)]
+        return self.classes[total.index(max(total))]
+
+    @functools.lru_cache(maxsize=100_000)  # noqa: B019 - one model per process, kept for its life
+    def token_scores(self, token: str) -> list[float]:
+        """The naive-Bayes log-likelihoods of one word with the spaces around it (each feature
+        weighted log(1 + 1), as py3langid weighs a feature seen once)."""
+        state = 0
+        scores = [0.0] * len(self.classes)
+        nextmove, rowbase, out, ptc = self.nextmove, self.rowbase, self.out, self.ptc
+        for byte in f" {token} ".encode("utf-8", errors="surrogatepass"):
+            state = nextmove[rowbase[state] + byte]
+            feature = out[state]
+            if feature >= 0:
+                scores = [a + b for a, b in zip(scores, ptc[feature], strict=True)]
+        return [score * _LOG2 for score in scores]
 
 
 @functools.cache
-def _identifier():
-    import py3langid
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    identifier = LanguageIdentifier.from_modelpath(Path(py3langid.__file__).parent / MODEL_FILE)
-    identifier.set_languages(["sv", "da", "no", "nn", "en"])
-    return identifier
+def _model() -> _Model:
+    with files("listener.classify").joinpath("langid.npz").open("rb") as f, np.load(f) as data:
+        rows = data["nextmove"]
+        nextmove = array("H" if rows.dtype == np.uint16 else "I")
+        nextmove.frombytes(rows.tobytes())
+        return _Model(
+            ptc=data["ptc"].tolist(),
+            pc=data["pc"].tolist(),
+            classes=[normalise(c) for c in data["classes"].tolist()],
+            nextmove=nextmove,
+            rowbase=[r << 8 for r in data["nextmove_row"].tolist()],
+            out=data["out_feat"].tolist(),
+        )

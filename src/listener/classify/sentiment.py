@@ -31,16 +31,25 @@ _MODIFIERS = re.compile("[\U0001F3FB-\U0001F3FF\uFE0F\u200D]")
 _SENTENCES = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
+_TOKENS = (
+    r"[^\W\d_]+(?:['’\-][^\W\d_]+)*"  # words, with inner apostrophes and hyphens
+    r"|[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B50\u2764][\U0001F3FB-\U0001F3FF\uFE0F\u200D\u2640\u2642]*"
+    r"|[!?]"
+)
+_EMOTICON_HINT = re.compile(r"[:;=(<]")
+
+
 @functools.cache
-def _tokenizer() -> re.Pattern[str]:
+def _tokenizers() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Words, emoji and marks; and the same with emoticons, for the texts that may hold one."""
     emoticons = sorted((e for e in lexicon.symbols() if not e[0].isalnum() and len(e) > 1), key=len, reverse=True)
     alternatives = "|".join(re.escape(e) for e in emoticons)
-    return re.compile(
-        rf"(?:(?<=\s)|^)(?:{alternatives})(?=\s|$)"  # emoticons stand apart from words
-        r"|[^\W\d_]+(?:['’\-][^\W\d_]+)*"           # words, with inner apostrophes and hyphens
-        r"|[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B50\u2764][\U0001F3FB-\U0001F3FF\uFE0F\u200D\u2640\u2642]*"
-        r"|[!?]"
-    )
+    return re.compile(_TOKENS), re.compile(rf"(?:(?<=\s)|^)(?:{alternatives})(?=\s|$)|{_TOKENS}")
+
+
+def _tokenize(sentence: str) -> list[str]:
+    plain, with_emoticons = _tokenizers()
+    return (with_emoticons if _EMOTICON_HINT.search(sentence) else plain).findall(sentence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,47 +77,71 @@ def score_text(text: str, lang: str) -> Scored:
     return Scored(mean, question)
 
 
+@dataclass(frozen=True, slots=True)
+class _Grammar:
+    negators: frozenset[str]
+    boosters: frozenset[str]
+    dampeners: frozenset[str]
+    contrast: frozenset[str]
+    lookahead: bool
+    """Swedish, Danish and Norwegian put the negator after the verb: "jag gillar inte"."""
+
+
+@functools.cache
+def _grammar(lang: str) -> _Grammar:
+    return _Grammar(
+        rules.NEGATORS.get(lang, frozenset()),
+        rules.BOOSTERS.get(lang, frozenset()),
+        rules.DAMPENERS.get(lang, frozenset()),
+        rules.CONTRAST.get(lang, frozenset()),
+        lang in ("sv", "da", "no"),
+    )
+
+
 def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
-    tokens = _tokenizer().findall(sentence)
+    tokens = _tokenize(sentence)
     words = [t.lower() for t in tokens]
-    lex = lexicon.words(lang) if lang in lexicon.LANGS else {}
+    g = _grammar(lang)
+    scored = lang in lexicon.LANGS
     symbols = lexicon.symbols()
-    negators = rules.NEGATORS.get(lang, frozenset())
-    boosters = rules.BOOSTERS.get(lang, frozenset())
-    dampeners = rules.DAMPENERS.get(lang, frozenset())
-    contrast = rules.CONTRAST.get(lang, frozenset())
-    shouting = sum(t.isupper() for t in tokens if len(t) > 1) > 0.8 * max(1, len(tokens))
-    nordic = lang in ("sv", "da", "no")
+    shouting: bool | None = None
 
     valences: list[float] = []
     pivot = -1
-    for i, (token, word) in enumerate(zip(tokens, words, strict=True)):
-        if word in contrast:
+    for i, word in enumerate(words):
+        if word in g.contrast:
             pivot = len(valences)
-        symbol = symbols.get(_MODIFIERS.sub("", token)) if not word[0].isalpha() else symbols.get(token)
+            continue
+        token = tokens[i]
+        if not word[0].isalpha():
+            symbol = symbols.get(_MODIFIERS.sub("", token))
+            if symbol is not None:
+                valences.append(symbol)
+            continue
+        symbol = symbols.get(token)  # emoticons spelled with letters: xD, :P
         if symbol is not None:
             valences.append(symbol)
             continue
-        if word in negators:
+        if not scored or word in g.negators:
             continue  # "no" negates; its own lexicon valence would count the negation twice
-        value = _valence(word, lang) if lex else 0.0
+        value = _valence(word, lang)
         if not value:
             continue
         sign = 1.0 if value > 0 else -1.0
-        if token.isupper() and len(token) > 1 and not shouting:
-            value += sign * _CAPS
+        if len(token) > 1 and token.isupper():
+            if shouting is None:
+                shouting = sum(t.isupper() for t in tokens if len(t) > 1) > 0.8 * len(tokens)
+            if not shouting:
+                value += sign * _CAPS
         for distance, factor in ((1, 1.0), (2, 0.95), (3, 0.9)):
-            if i - distance < 0:
+            if i < distance:
                 break
             before = words[i - distance]
-            if before in boosters:
+            if before in g.boosters:
                 value += sign * _BOOST * factor
-            elif before in dampeners:
+            elif before in g.dampeners:
                 value -= sign * _BOOST * factor
-        window = words[max(0, i - 3) : i]
-        if nordic:
-            window = window + words[i + 1 : i + 2]
-        if any(w in negators for w in window):
+        if not g.negators.isdisjoint(words[max(0, i - 3) : i + 2 if g.lookahead else i]):
             value *= _NEGATION_SCALAR
         valences.append(value)
 
