@@ -27,7 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from listener.config import Source
 from listener.connector import NoOptions
 from listener.connectors.rss import parse_feed
-from listener.pipeline import dedupe, normalise, process, store
+from listener.pipeline import SourceRef, dedupe, normalise, process, store
 from listener.store import sources as source_store
 from listener.store.engine import make_engine, upgrade
 from listener.store.tables import mentions
@@ -87,14 +87,14 @@ class MentionRow(Base):
 def ours_stages(feeds: list[bytes], engine, source_id: int) -> int:
     stored = 0
     for body in feeds:
-        stored += len(store(engine, source_id, dedupe(normalise(parse_feed(body), "blog", NOW))))
+        stored += len(store(engine, source_id, dedupe(normalise(parse_feed(body), "blog", NOW)))[0])
     return stored
 
 
 def ours_pipeline(feeds: list[bytes], engine, source_id: int) -> int:
     stored = 0
     for body in feeds:
-        stored += process(engine, source_id, "blog", parse_feed(body), NOW).new
+        stored += process(engine, SourceRef(source_id, "blog"), parse_feed(body), NOW).new
     return stored
 
 

@@ -111,4 +111,4 @@ def test_connectors_self_describe():
 
 def test_db_upgrade(setup):
     result = setup("db", "upgrade")
-    assert result.exit_code == 0 and result.stdout == "schema at revision 0002\n"
+    assert result.exit_code == 0 and result.stdout == "schema at revision 0003\n"

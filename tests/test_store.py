@@ -7,7 +7,7 @@ from sqlalchemy import inspect, select
 from listener.config import Source
 from listener.connector import NoOptions
 from listener.domain import Author, Item
-from listener.pipeline import dedupe, normalise, process
+from listener.pipeline import SourceRef, dedupe, normalise, process
 from listener.store import mentions as mention_store
 from listener.store import sources as source_store
 from listener.store.engine import current_revision, upgrade
@@ -34,14 +34,14 @@ def item(n, text="A long enough text to be recognised when copied elsewhere.", *
 def test_migrations_create_the_schema_and_are_idempotent(engine):
     assert {"sources", "mentions", "alembic_version"} <= set(inspect(engine).get_table_names())
     upgrade(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
 
 
 def test_each_mention_is_stored_once_per_source_and_external_id(engine):
     states = add_sources(engine, "a")
-    first = process(engine, states["a"].id, "a", [item(1), item(2), item(1)], NOW)
+    first = process(engine, SourceRef(states["a"].id, "a"), [item(1), item(2), item(1)], NOW)
     assert (first.seen, first.new) == (3, 2)
-    again = process(engine, states["a"].id, "a", [item(1), item(2), item(3)], NOW + timedelta(minutes=15))
+    again = process(engine, SourceRef(states["a"].id, "a"), [item(1), item(2), item(3)], NOW + timedelta(minutes=15))
     assert again.new == 1
     with engine.connect() as conn:
         assert mention_store.count(conn) == 3
@@ -50,7 +50,7 @@ def test_each_mention_is_stored_once_per_source_and_external_id(engine):
 def test_times_round_trip_as_utc(engine):
     states = add_sources(engine, "a")
     stockholm = datetime(2026, 11, 23, 9, 30, tzinfo=UTC) + timedelta(hours=0)
-    process(engine, states["a"].id, "a", [item(1, published_at=stockholm)], NOW)
+    process(engine, SourceRef(states["a"].id, "a"), [item(1, published_at=stockholm)], NOW)
     with engine.connect() as conn:
         (row,) = mention_store.query(conn, mention_store.MentionFilter())
     assert row["published_at"] == stockholm and row["published_at"].tzinfo == UTC
@@ -60,8 +60,8 @@ def test_times_round_trip_as_utc(engine):
 
 def test_same_text_through_two_sources_is_recognised(engine):
     states = add_sources(engine, "a", "b")
-    process(engine, states["a"].id, "a", [item(1), item(2, text="short")], NOW)
-    process(engine, states["b"].id, "b", [item(7, text="A long  enough text to be recognised when copied elsewhere."),
+    process(engine, SourceRef(states["a"].id, "a"), [item(1), item(2, text="short")], NOW)
+    process(engine, SourceRef(states["b"].id, "b"), [item(7, text="A long  enough text to be recognised when copied elsewhere."),
                                          item(8, text="short")], NOW)
     with engine.connect() as conn:
         rows = {r.external_id: r for r in conn.execute(select(mentions))}
@@ -72,8 +72,8 @@ def test_same_text_through_two_sources_is_recognised(engine):
 
 def test_query_filters(engine):
     states = add_sources(engine, "a", "b")
-    process(engine, states["a"].id, "a", [item(1, text="Leveransen var sen"), item(50, text="100% nöjd_kund")], NOW)
-    process(engine, states["b"].id, "b", [item(2, text="Tack för hjälpen")], NOW)
+    process(engine, SourceRef(states["a"].id, "a"), [item(1, text="Leveransen var sen"), item(50, text="100% nöjd_kund")], NOW)
+    process(engine, SourceRef(states["b"].id, "b"), [item(2, text="Tack för hjälpen")], NOW)
     with engine.connect() as conn:
         def ids(**kw):
             return [r["title"] for r in mention_store.query(conn, mention_store.MentionFilter(**kw))]

@@ -283,10 +283,16 @@ class _poller:
         from listener.scheduler import Poller
         from listener.store import sources as source_store
 
+        from listener.store import routing as routing_store
+
+        poller_ = None
         with self.engine.begin() as conn:
             source_store.sync(conn, self.ctx.config.sources, datetime.now(UTC))
         self.http = HttpClient(self.ctx.config.http)
-        return Poller(self.ctx.config, self.engine, self.http)
+        poller_ = Poller(self.ctx.config, self.engine, self.http)
+        with self.engine.begin() as conn:
+            routing_store.sync_departments(conn, poller_.router)
+        return poller_
 
     async def __aexit__(self, *exc):
         await self.http.aclose()

@@ -10,9 +10,9 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -111,6 +112,125 @@ class LoggingConfig(_Strict):
         return value
 
 
+class AlertsConfig(_Strict):
+    max_attempts: int = Field(default=10, gt=0)
+    backoff: Duration = timedelta(seconds=30)
+    max_backoff: Duration = timedelta(hours=1)
+    lease: Duration = timedelta(minutes=2)
+    concurrency: int = Field(default=8, gt=0)
+    tick: Duration = timedelta(seconds=1)
+
+
+class RoutingConfig(_Strict):
+    default_department: str = "communications"
+
+
+def _cron(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f'"{value}" is not a cron expression ("minute hour day month weekday", e.g. "0 8,13 * * mon-fri"): {exc}') from None
+    return value
+
+
+class DepartmentConfig(_Strict):
+    name: str = Field(min_length=1)
+    sinks: list[str] = []
+    digest: Annotated[str | None, BeforeValidator(_cron)] = None
+
+
+SinkType = Literal["email", "slack", "teams", "mattermost", "webhook", "console"]
+
+
+class SinkConfig(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1)
+    type: SinkType
+    url: str | None = None
+    url_env: str | None = None
+    secret_env: str | None = None
+    smtp: str | None = None
+    password_env: str | None = None
+    tls: Literal["starttls", "ssl", "none"] = "starttls"
+    from_: str | None = Field(default=None, alias="from")
+    to: list[str] = []
+    timeout: Duration = timedelta(seconds=20)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SinkConfig:
+        if self.type == "email":
+            missing = [k for k, v in (("smtp", self.smtp), ("from", self.from_), ("to", self.to)) if not v]
+            if missing:
+                raise ValueError(f"an email sink needs {', '.join(missing)}")
+            if not self.smtp.startswith(("smtp://", "smtps://")):
+                raise ValueError('smtp must look like "smtp://user@mail.example.org:587"')
+        elif self.type != "console" and not (self.url or self.url_env):
+            raise ValueError(f"a {self.type} sink needs url, or url_env naming the environment variable that holds it")
+        return self
+
+
+StrList = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+
+
+class MatchConfig(_Strict):
+    query: str | None = None
+    label: StrList | None = None
+    lang: StrList | None = None
+    source: StrList | None = None
+    platform: StrList | None = None
+    author: StrList | None = None
+    campaign: StrList | None = None
+    question: bool | None = None
+
+    @field_validator("query")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        from listener.matching import Query
+
+        if value is not None:
+            Query.parse(value)
+        return value
+
+    @field_validator("label")
+    @classmethod
+    def _labels(cls, value: list[str] | None) -> list[str] | None:
+        for label in value or []:
+            if label not in ("praise", "criticism", "neutral"):
+                raise ValueError(f'unknown label "{label}"; use praise, criticism or neutral')
+        return value
+
+
+class RouteConfig(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1)
+    match: MatchConfig = MatchConfig()
+    department: StrList
+    priority: Literal["high", "normal", "low"] = "normal"
+    continue_: bool = Field(default=False, alias="continue")
+
+
+class QueryConfig(_Strict):
+    name: str = Field(min_length=1)
+    query: str
+
+    _parses = field_validator("query")(MatchConfig._parses.__func__)
+
+
+class CampaignConfig(_Strict):
+    name: str = Field(min_length=1)
+    query: str
+    start: datetime | date | None = None
+    end: datetime | date | None = None
+
+    _parses = field_validator("query")(MatchConfig._parses.__func__)
+
+
 class SourceConfig(BaseModel):
     """A [[sources]] table; keys other than these are the connector's own options."""
 
@@ -122,6 +242,7 @@ class SourceConfig(BaseModel):
     interval: Duration = timedelta(minutes=15)
     enabled: bool = True
     lang: str | None = None
+    require_match: bool = False
 
     @field_validator("lang")
     @classmethod
@@ -145,7 +266,39 @@ class _FileSchema(_Strict):
     http: HttpConfig = HttpConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     logging: LoggingConfig = LoggingConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    routing: RoutingConfig = RoutingConfig()
     sources: list[SourceConfig] = []
+    departments: list[DepartmentConfig] = []
+    sinks: list[SinkConfig] = []
+    routes: list[RouteConfig] = []
+    queries: list[QueryConfig] = []
+    campaigns: list[CampaignConfig] = []
+
+    def references(self) -> list[tuple[str, str]]:
+        """(key path, problem) for names that point at nothing, and names used twice."""
+        problems = []
+        for kind in ("departments", "sinks", "routes", "queries", "campaigns"):
+            seen: set[str] = set()
+            for i, item in enumerate(getattr(self, kind)):
+                if item.name in seen:
+                    problems.append((f"{kind}[{i}].name", f'"{item.name}" is used twice; give each its own name'))
+                seen.add(item.name)
+        sinks = {s.name for s in self.sinks}
+        departments = {d.name for d in self.departments} | {self.routing.default_department}
+        campaigns = {c.name for c in self.campaigns}
+        for i, department in enumerate(self.departments):
+            for j, sink in enumerate(department.sinks):
+                if sink not in sinks:
+                    problems.append((f"departments[{i}].sinks[{j}]", f'no sink named "{sink}"; known: {_known(sinks)}'))
+        for i, route in enumerate(self.routes):
+            for j, name in enumerate(route.department):
+                if name not in departments:
+                    problems.append((f"routes[{i}].department", f'no department named "{name}"; known: {_known(departments)}'))
+            for name in route.match.campaign or []:
+                if name not in campaigns:
+                    problems.append((f"routes[{i}].match.campaign", f'no campaign named "{name}"; known: {_known(campaigns)}'))
+        return problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +312,11 @@ class Source:
     enabled: bool
     options: BaseModel
     lang: str | None = None
+    require_match: bool = False
+
+
+def _known(names: set[str]) -> str:
+    return ", ".join(sorted(names)) or "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +327,13 @@ class Config:
     scheduler: SchedulerConfig
     logging: LoggingConfig
     sources: tuple[Source, ...]
+    alerts: AlertsConfig = AlertsConfig()
+    routing: RoutingConfig = RoutingConfig()
+    departments: tuple[DepartmentConfig, ...] = ()
+    sinks: tuple[SinkConfig, ...] = ()
+    routes: tuple[RouteConfig, ...] = ()
+    queries: tuple[QueryConfig, ...] = ()
+    campaigns: tuple[CampaignConfig, ...] = ()
 
     @property
     def database_url(self) -> str:
@@ -227,6 +392,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
     raw_sources = raw.get("sources", []) if isinstance(raw.get("sources", []), list) else []
     sources = _validate_sources(name, raw_sources, registry(), problems)
+    if schema is not None:
+        problems.extend(f"{name}: {key}: {problem}" for key, problem in schema.references())
     if problems or schema is None:
         raise ConfigError(problems)
     return Config(
@@ -236,6 +403,13 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         scheduler=schema.scheduler,
         logging=schema.logging,
         sources=tuple(sources),
+        alerts=schema.alerts,
+        routing=schema.routing,
+        departments=tuple(schema.departments),
+        sinks=tuple(schema.sinks),
+        routes=tuple(schema.routes),
+        queries=tuple(schema.queries),
+        campaigns=tuple(schema.campaigns),
     )
 
 
@@ -273,7 +447,8 @@ def _validate_sources(name: str, raw_sources: list[Any], connectors: dict, probl
         except ValidationError:
             continue  # reported by the file schema
         if options is not None:
-            sources.append(Source(spec.name, spec.connector, spec.url, spec.interval, spec.enabled, options, spec.lang))
+            sources.append(Source(spec.name, spec.connector, spec.url, spec.interval, spec.enabled, options,
+                                  spec.lang, spec.require_match))
     return sources
 
 

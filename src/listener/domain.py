@@ -16,6 +16,14 @@ class Label(enum.StrEnum):
     NEUTRAL = "neutral"
 
 
+class Priority(enum.StrEnum):
+    """high: alert now; normal: now, or in the department's digest if it has one; low: digest only."""
+
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
 @dataclass(frozen=True, slots=True)
 class Author:
     name: str = ""
@@ -55,3 +63,15 @@ class Mention:
     label: Label | None = None
     score: float | None = None
     question: bool | None = None
+    queries: tuple[str, ...] = ()
+    campaigns: tuple[str, ...] = ()
+    routes: tuple[Route, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One department a mention goes to, and which rule sent it there ("default" when none did)."""
+
+    department: str
+    priority: Priority
+    rule: str

@@ -14,7 +14,9 @@ from sqlalchemy import Engine
 
 from listener.classify import classify as classify_text
 from listener.domain import Item, Mention
+from listener.routing import Router, mention_text
 from listener.store import mentions as mention_store
+from listener.store import routing as routing_store
 from listener.text import content_hash
 
 
@@ -22,20 +24,33 @@ from listener.text import content_hash
 class BatchResult:
     seen: int
     new_ids: list[int]
+    alerts: int = 0
 
     @property
     def new(self) -> int:
         return len(self.new_ids)
 
 
-def process(engine: Engine, source_id: int, source_name: str, items: Sequence[Item],
-            now: datetime, lang: str | None = None) -> BatchResult:
-    batch = normalise(items, source_name, now)
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """What the pipeline needs to know about the source a batch came from."""
+
+    id: int
+    name: str
+    lang: str | None = None
+    require_match: bool = False
+
+
+def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
+            router: Router | None = None) -> BatchResult:
+    router = router or Router()
+    batch = normalise(items, source.name, now)
     batch = dedupe(batch)
-    batch = classify(batch, lang)
-    # route (departments) will run here, between classify and store.
-    new_ids = store(engine, source_id, batch)
-    return BatchResult(seen=len(items), new_ids=new_ids)
+    batch = classify(batch, source.lang)
+    batch = match(batch, router, source.require_match)
+    batch = route(batch, router)
+    new, alerts = store(engine, source.id, batch, router, now)
+    return BatchResult(seen=len(items), new_ids=list(new), alerts=alerts)
 
 
 def normalise(items: Sequence[Item], source: str, now: datetime) -> list[Mention]:
@@ -83,6 +98,27 @@ def classification(title: str, text: str, lang: str | None = None) -> dict:
     return {"lang": result.lang, "label": result.label, "score": result.score, "question": result.question}
 
 
-def store(engine: Engine, source_id: int, batch: Sequence[Mention]) -> list[int]:
+def match(batch: Sequence[Mention], router: Router, require_match: bool = False) -> list[Mention]:
+    """Tag each mention with the tracked queries and campaigns it matches; a source that
+    requires a match keeps only mentions that match a tracked query."""
+    out = []
+    for mention in batch:
+        queries, campaigns = router.tag(mention, mention_text(mention))
+        if require_match and not queries:
+            continue
+        out.append(replace(mention, queries=queries, campaigns=campaigns))
+    return out
+
+
+def route(batch: Sequence[Mention], router: Router) -> list[Mention]:
+    return [replace(m, routes=router.route(m, mention_text(m))) for m in batch]
+
+
+def store(engine: Engine, source_id: int, batch: Sequence[Mention], router: Router | None = None,
+          now: datetime | None = None) -> tuple[dict[int, Mention], int]:
+    """One transaction: the new mentions, their tags and routes, and their alerts in the outbox,
+    so no alert is written for a mention that is not stored, nor lost for one that is."""
     with engine.begin() as conn:
-        return mention_store.insert(conn, source_id, batch)
+        new = mention_store.insert(conn, source_id, batch)
+        alerts = routing_store.write_routes(conn, new, router, now) if router and new and now else 0
+    return new, alerts

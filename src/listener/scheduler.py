@@ -24,6 +24,7 @@ from listener.config import Config, SchedulerConfig
 from listener.connector import PollContext, registry
 from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
+from listener.routing import Router
 from listener.store import sources as source_store
 
 Clock = Callable[[], datetime]
@@ -94,6 +95,8 @@ class Poller:
         self.clock = clock
         self.rng = rng or random.Random()
         self.policy: SchedulerConfig = config.scheduler
+        self.router = Router.from_config(config)
+        self.alerts_written = asyncio.Event()
 
     def claim(self, names: Iterable[str] | None = None, limit: int | None = None) -> list[source_store.SourceState]:
         lease = self.config.http.timeout * 4 + timedelta(minutes=1)
@@ -117,7 +120,10 @@ class Poller:
         started = time.perf_counter()
         try:
             result = await registry()[source.connector]().poll(ctx, state.cursor)
-            batch = pipeline.process(self.engine, state.id, state.name, result.items, self.clock(), source.lang)
+            batch = pipeline.process(
+                self.engine, pipeline.SourceRef(state.id, state.name, source.lang, source.require_match),
+                result.items, self.clock(), self.router,
+            )
         except asyncio.CancelledError:
             with self.engine.begin() as conn:
                 source_store.release(conn, [state.id])
@@ -144,7 +150,9 @@ class Poller:
             log.warning("source.silent", last_new_at=_iso(after.last_new_at), usual_gap_s=int(usual_gap(after).total_seconds()))
         elif state.silent and not silent:
             log.info("source.active", new=batch.new)
-        log.info("poll.done", items=batch.seen, new=batch.new, not_modified=result.not_modified, ms=ms)
+        if batch.alerts:
+            self.alerts_written.set()
+        log.info("poll.done", items=batch.seen, new=batch.new, alerts=batch.alerts, not_modified=result.not_modified, ms=ms)
         return PollOutcome(state.name, True, batch.seen, batch.new, result.not_modified, ms, None, next_at)
 
     def _failed(self, state, exc: Exception, log, started) -> PollOutcome:

@@ -16,25 +16,27 @@ MIN_DUPLICATE_TEXT = 40
 """Shorter texts ("Thanks!", "+1") coincide by chance, so only longer ones count as copies."""
 
 
-def insert(conn: Connection, source_id: int, batch: Sequence[Mention]) -> list[int]:
+def insert(conn: Connection, source_id: int, batch: Sequence[Mention]) -> dict[int, Mention]:
     """Insert what is new in one statement; what the store has already is skipped, not updated.
 
-    Returns the ids of the new rows. Each new row whose text already arrived through another
-    source is linked to the first copy through ``duplicate_of``.
+    Returns the new rows' ids with their mentions. Each new row whose text already arrived
+    through another source is linked to the first copy through ``duplicate_of``.
     """
     if not batch:
-        return []
+        return {}
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(mentions)
         .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-        .returning(mentions.c.id, mentions.c.content_hash, func.length(mentions.c.text).label("length"))
+        .returning(mentions.c.id, mentions.c.external_id, mentions.c.content_hash,
+                   func.length(mentions.c.text).label("length"))
     )
     rows = conn.execute(statement, [_row(source_id, m) for m in batch]).all()
+    by_external_id = {m.external_id: m for m in batch}
     copies = [row for row in rows if row.length >= MIN_DUPLICATE_TEXT]
     if copies:
         _link_duplicates(conn, source_id, copies)
-    return [row.id for row in rows]
+    return {row.id: by_external_id[row.external_id] for row in rows}
 
 
 def _row(source_id: int, m: Mention) -> dict:

@@ -110,3 +110,53 @@ mentions = Table(
     Index("ix_mentions_content_hash", "content_hash"),
     Index("ix_mentions_label", "label"),
 )
+
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("digest", String(200)),
+    Column("in_config", Boolean, nullable=False, default=True),
+)
+
+mention_routes = Table(
+    "mention_routes",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", Integer, ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+    Column("priority", String(16), nullable=False),
+    Column("rule", String(200), nullable=False),
+)
+
+mention_tags = Table(
+    "mention_tags",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("name", String(200), primary_key=True),
+)
+"""Tracked queries (kind "query") and campaigns (kind "campaign") a mention matched."""
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("delivery_id", String(64), nullable=False, unique=True),
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), nullable=False),
+    Column("department_id", Integer, ForeignKey("departments.id", ondelete="CASCADE"), nullable=False),
+    Column("sink", String(200), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("rule", String(200), nullable=False),
+    Column("digest", Boolean, nullable=False, default=False),
+    Column("state", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("lease_until", UtcDateTime()),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
+    Index("ix_outbox_due", "state", "digest", "next_attempt_at"),
+)
+"""One alert per (mention, department, sink), written with the mention; state pending → sent | dead."""

@@ -1,0 +1,175 @@
+"""Rules → departments: which department should act on a mention, and how urgently.
+
+Rules are tried in config order; the first that matches wins unless it says ``continue = true``;
+a mention no rule takes goes to the default department. Every decision names its rule, and
+``explain`` says for each rule which condition held and which did not, so a user can ask why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from listener.config import CampaignConfig, Config, MatchConfig, QueryConfig, RouteConfig
+from listener.domain import Mention, Priority, Route
+from listener.matching import Campaign, Query, Text
+
+DEFAULT_RULE = "default"
+
+
+@dataclass(frozen=True)
+class Match:
+    query: Query | None = None
+    label: frozenset[str] | None = None
+    lang: frozenset[str] | None = None
+    source: frozenset[str] | None = None
+    platform: frozenset[str] | None = None
+    author: frozenset[str] | None = None
+    campaign: frozenset[str] | None = None
+    question: bool | None = None
+
+    @classmethod
+    def from_config(cls, m: MatchConfig) -> Match:
+        def lower(values: list[str] | None) -> frozenset[str] | None:
+            return frozenset(v.casefold() for v in values) if values is not None else None
+
+        return cls(
+            query=Query.parse(m.query) if m.query else None,
+            label=lower(m.label), lang=lower(m.lang), source=lower(m.source), platform=lower(m.platform),
+            author=lower(m.author), campaign=lower(m.campaign), question=m.question,
+        )
+
+    def conditions(self, mention: Mention, text: Text) -> list[tuple[str, bool]]:
+        """Each condition this rule sets, described, with whether the mention meets it."""
+        out = []
+        if self.query is not None:
+            out.append((f"query {self.query.source!r}", self.query.matches(text)))
+        for key, actual in (("label", mention.label), ("lang", mention.lang), ("source", mention.source),
+                            ("platform", mention.platform)):
+            wanted = getattr(self, key)
+            if wanted is not None:
+                value = (str(actual) if actual is not None else "").casefold()
+                out.append((f"{key} in {sorted(wanted)} (is {value or 'unset'!r})", value in wanted))
+        if self.author is not None:
+            names = {mention.author.name.casefold(), mention.author.handle.casefold()} - {""}
+            out.append((f"author in {sorted(self.author)}", bool(names & self.author)))
+        if self.campaign is not None:
+            tagged = {c.casefold() for c in mention.campaigns}
+            out.append((f"campaign in {sorted(self.campaign)} (tagged {sorted(tagged)})", bool(tagged & self.campaign)))
+        if self.question is not None:
+            out.append((f"question is {self.question}", bool(mention.question) == self.question))
+        return out
+
+    def matches(self, mention: Mention, text: Text) -> bool:
+        return all(ok for _, ok in self.conditions(mention, text))
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    match: Match
+    departments: tuple[str, ...]
+    priority: Priority
+    keep_going: bool
+
+    @classmethod
+    def from_config(cls, r: RouteConfig) -> Rule:
+        return cls(r.name, Match.from_config(r.match), tuple(r.department), Priority(r.priority), r.continue_)
+
+
+@dataclass(frozen=True)
+class Department:
+    name: str
+    sinks: tuple[str, ...] = ()
+    digest: str | None = None
+
+
+@dataclass(frozen=True)
+class Router:
+    rules: tuple[Rule, ...] = ()
+    default_department: str = "communications"
+    departments: dict[str, Department] = field(default_factory=dict)
+    queries: tuple[tuple[str, Query], ...] = ()
+    campaigns: tuple[Campaign, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Config) -> Router:
+        departments = {d.name: Department(d.name, tuple(d.sinks), d.digest) for d in config.departments}
+        departments.setdefault(config.routing.default_department, Department(config.routing.default_department))
+        return cls(
+            rules=tuple(Rule.from_config(r) for r in config.routes),
+            default_department=config.routing.default_department,
+            departments=departments,
+            queries=tuple(_query(q) for q in config.queries),
+            campaigns=tuple(_campaign(c) for c in config.campaigns),
+        )
+
+    def tag(self, mention: Mention, text: Text) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The tracked queries and the campaigns a mention matches."""
+        queries = tuple(name for name, query in self.queries if query.matches(text))
+        campaigns = tuple(c.name for c in self.campaigns if c.tags(text, mention.published_at))
+        return queries, campaigns
+
+    def route(self, mention: Mention, text: Text) -> tuple[Route, ...]:
+        routes: list[Route] = []
+        for rule in self.rules:
+            if rule.match.matches(mention, text):
+                routes.extend(Route(d, rule.priority, rule.name) for d in rule.departments
+                              if all(r.department != d for r in routes))
+                if not rule.keep_going:
+                    break
+        return tuple(routes) or (Route(self.default_department, Priority.NORMAL, DEFAULT_RULE),)
+
+    def explain(self, mention: Mention, text: Text) -> list[str]:
+        lines = []
+        stopped = False
+        for rule in self.rules:
+            conditions = rule.match.conditions(mention, text)
+            matched = all(ok for _, ok in conditions)
+            if stopped:
+                lines.append(f"rule {rule.name!r}: not tried, an earlier rule matched without continue")
+                continue
+            verdict = "MATCHED" if matched else "no match"
+            lines.append(f"rule {rule.name!r}: {verdict} → {', '.join(rule.departments)} ({rule.priority.value})")
+            for description, ok in conditions or [("no conditions: matches everything", True)]:
+                lines.append(f"    {'✓' if ok else '✗'} {description}")
+            if matched and not rule.keep_going:
+                stopped = True
+        routes = self.route(mention, text)
+        if routes[0].rule == DEFAULT_RULE:
+            lines.append(f"no rule matched → default department {self.default_department!r}")
+        lines.append("routed to: " + ", ".join(f"{r.department} ({r.priority.value}, rule {r.rule!r})" for r in routes))
+        return lines
+
+    def deliveries(self, route: Route) -> list[tuple[str, bool]]:
+        """(sink, digest?) for each alert a route makes. Low priority goes only into digests."""
+        department = self.departments.get(route.department, Department(route.department))
+        if route.priority is Priority.HIGH:
+            return [(sink, False) for sink in department.sinks]
+        if department.digest:
+            return [(sink, True) for sink in department.sinks]
+        if route.priority is Priority.NORMAL:
+            return [(sink, False) for sink in department.sinks]
+        return []
+
+
+def mention_text(mention: Mention) -> Text:
+    return Text.of(mention.title, mention.text, mention.author.handle)
+
+
+def _query(q: QueryConfig) -> tuple[str, Query]:
+    return q.name, Query.parse(q.query)
+
+
+def _campaign(c: CampaignConfig) -> Campaign:
+    return Campaign(c.name, Query.parse(c.query), _moment(c.start), _moment(c.end, end=True))
+
+
+def _moment(value: datetime | date | None, end: bool = False) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time.max if end else time.min, tzinfo=UTC)
+    return None
