@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,12 +30,19 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     etag: bool = True
     gzip: bool = False
+    hook: Callable[[Received], None] | None = None
+    """Called with each request before answering, e.g. to kill the client mid-delivery."""
 
 
 @dataclass
 class Received:
     path: str
     headers: dict[str, str]
+    body: bytes = b""
+    at: float = 0.0
+
+    def json(self):
+        return json.loads(self.body)
 
 
 class FeedServer:
@@ -49,8 +58,23 @@ class FeedServer:
             def log_message(self, *args):
                 pass
 
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                received = Received(self.path, {k.lower(): v for k, v in self.headers.items()},
+                                    self.rfile.read(length), time.time())
+                route = server.routes.get(self.path)
+                if route is not None and route.hook is not None:
+                    route.hook(received)
+                server.requests.append(received)
+                if route is None:
+                    return self._send(404, b"not found", "text/plain")
+                if route.mode == "hang":
+                    server._stop.wait(30)
+                    return
+                self._send(route.status, route.body, route.content_type, dict(route.headers))
+
             def do_GET(self):
-                server.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}))
+                server.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, b"", time.time()))
                 route = server.routes.get(self.path)
                 if route is None:
                     return self._send(404, b"not found", "text/plain")

@@ -86,8 +86,8 @@ def run(ctx: Context) -> None:
     engine = ctx.engine()
 
     async def main() -> None:
-        async with _poller(ctx, engine) as poller:
-            await Daemon(poller).run()
+        async with _workers(ctx, engine) as (poller, deliverer):
+            await Daemon(poller, deliverer).run()
 
     asyncio.run(main())
 
@@ -108,16 +108,19 @@ def poll(ctx: Context, names: tuple[str, ...]) -> None:
     engine = ctx.engine()
 
     async def main():
-        async with _poller(ctx, engine) as poller:
+        async with _workers(ctx, engine) as (poller, deliverer):
             states = poller.claim(names=wanted)
             busy = sorted(set(wanted) - {s.name for s in states})
-            return busy, await asyncio.gather(*(poller.poll(s) for s in states))
+            outcomes = await asyncio.gather(*(poller.poll(s) for s in states))
+            return busy, outcomes, await deliverer.deliver_due()
 
-    busy, outcomes = asyncio.run(main())
+    busy, outcomes, sent = asyncio.run(main())
     for outcome in outcomes:
         click.echo(_clean(outcome.summary()))
     for name in busy:
         click.echo(f"{name}: skipped: another listener is polling it right now")
+    if sent or ctx.config.sinks:
+        click.echo(f"alerts: {sent} sent{_alert_backlog(engine)}")
     if any(not o.ok for o in outcomes):
         sys.exit(1)
 
@@ -242,6 +245,69 @@ def reclassify(ctx: Context, since: str | None) -> None:
     click.echo(f"reclassified {total} mentions")
 
 
+@cli.group(invoke_without_command=True)
+@click.option("--pending", "state", flag_value="pending", help="Only alerts waiting to be sent.")
+@click.option("--dead", "state", flag_value="dead", help="Only dead letters: alerts that kept failing.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
+@click.pass_context
+def alerts(click_ctx: click.Context, state: str | None, fmt: str, limit: int) -> None:
+    """The alert outbox: what was sent, what waits, what failed for good."""
+    if click_ctx.invoked_subcommand:
+        return
+    from listener.store import routing as routing_store
+
+    engine = click_ctx.obj.engine()
+    with engine.connect() as conn:
+        rows = routing_store.listing(conn, state, limit)
+    for row in rows:
+        for key in ("next_attempt_at", "created_at", "sent_at"):
+            row[key] = _iso(row[key])
+    _emit(rows, fmt, ["id", "state", "priority", "department", "sink", "attempts", "next_attempt_at", "title", "last_error"])
+
+
+@alerts.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all-dead", is_flag=True, help="Retry every dead letter.")
+@pass_ctx
+def alerts_retry(ctx: Context, ids: tuple[int, ...], all_dead: bool) -> None:
+    """Send dead letters again: by ID, or --all-dead. Delivery happens in `listener run` or `listener poll`."""
+    from listener.store import routing as routing_store
+
+    if bool(ids) == all_dead:
+        raise click.UsageError("give alert IDs or --all-dead (one of the two)")
+    engine = ctx.engine()
+    with engine.begin() as conn:
+        count = routing_store.retry(conn, datetime.now(UTC), None if all_dead else list(ids))
+    click.echo(f"{count} dead letters queued again")
+
+
+@cli.command()
+@click.option("--explain", "mention_id", type=int, metavar="MENTION_ID", help="Why this mention went where it went.")
+@click.option("--dry-run", is_flag=True, help="Replay stored mentions through the current rules; print what would change.")
+@click.option("--since", default="30d", show_default=True, metavar="30d|DATE", help="With --dry-run: mentions published since.")
+@pass_ctx
+def route(ctx: Context, mention_id: int | None, dry_run: bool, since: str) -> None:
+    """Explain a routing decision, or test the current rules on stored mentions."""
+    from listener.routing import Router, dry_run_report
+    from listener.store import routing as routing_store
+
+    if (mention_id is None) == (not dry_run):
+        raise click.UsageError("use --explain MENTION_ID or --dry-run")
+    router = Router.from_config(ctx.config)
+    engine = ctx.engine()
+    with engine.connect() as conn:
+        if mention_id is not None:
+            stored = routing_store.load_mentions(conn, ids=[mention_id])
+            if not stored:
+                raise click.ClickException(f"no mention with id {mention_id}")
+            lines = router.explain_stored(stored[0])
+        else:
+            lines = dry_run_report(router, routing_store.load_mentions(conn, since=_since(since)))
+    for line in lines:
+        click.echo(_clean(line))
+
+
 @cli.command()
 def connectors() -> None:
     """Describe every installed connector kind, with an example [[sources]] table."""
@@ -272,8 +338,17 @@ def db_upgrade(ctx: Context) -> None:
     click.echo(f"schema at revision {current_revision(engine)}")
 
 
-class _poller:
-    """The shared HTTP client and a Poller over it, with the config's sources synced to the store."""
+def _alert_backlog(engine) -> str:
+    from listener.store import routing as routing_store
+
+    with engine.connect() as conn:
+        counts = routing_store.counts(conn)
+    parts = [f"{counts[k]} {k}" for k in ("pending", "dead") if counts.get(k)]
+    return "; " + ", ".join(parts) + " (see `listener alerts`)" if parts else ""
+
+
+class _workers:
+    """A Poller over the shared HTTP client and an alert Deliverer, with sources and departments synced."""
 
     def __init__(self, ctx: Context, engine):
         self.ctx, self.engine = ctx, engine
@@ -285,17 +360,19 @@ class _poller:
 
         from listener.store import routing as routing_store
 
-        poller_ = None
+        from listener.alerts.worker import Deliverer
+
+        self.http = HttpClient(self.ctx.config.http)
+        poller = Poller(self.ctx.config, self.engine, self.http)
+        self.deliverer = Deliverer(self.ctx.config, self.engine)
         with self.engine.begin() as conn:
             source_store.sync(conn, self.ctx.config.sources, datetime.now(UTC))
-        self.http = HttpClient(self.ctx.config.http)
-        poller_ = Poller(self.ctx.config, self.engine, self.http)
-        with self.engine.begin() as conn:
-            routing_store.sync_departments(conn, poller_.router)
-        return poller_
+            routing_store.sync_departments(conn, poller.router)
+        return poller, self.deliverer
 
     async def __aexit__(self, *exc):
         await self.http.aclose()
+        await self.deliverer.aclose()
 
 
 def _since(value: str) -> datetime:

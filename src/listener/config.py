@@ -119,6 +119,18 @@ class AlertsConfig(_Strict):
     lease: Duration = timedelta(minutes=2)
     concurrency: int = Field(default=8, gt=0)
     tick: Duration = timedelta(seconds=1)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f'unknown time zone "{value}"; use a name such as "Europe/Stockholm"') from None
+        return value
 
 
 class RoutingConfig(_Strict):

@@ -7,7 +7,7 @@ a mention no rule takes goes to the default department. Every decision names its
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 
 from listener.config import CampaignConfig, Config, MatchConfig, QueryConfig, RouteConfig
@@ -141,6 +141,16 @@ class Router:
         lines.append("routed to: " + ", ".join(f"{r.department} ({r.priority.value}, rule {r.rule!r})" for r in routes))
         return lines
 
+    def explain_stored(self, stored) -> list[str]:
+        """``listener route --explain``: the stored decision, then today's rules step by step."""
+        m = stored.mention
+        lines = [f"mention {stored.id}: {m.source} / {m.platform}, lang {m.lang}, label {m.label}, "
+                 f"question {bool(m.question)}, campaigns {list(m.campaigns) or 'none'}",
+                 "stored routes: " + (", ".join(f"{r.department} ({r.priority.value}, rule {r.rule!r})"
+                                               for r in stored.routes) or "none"),
+                 "with the current rules:"]
+        return lines + ["  " + line for line in self.explain(m, mention_text(m))]
+
     def deliveries(self, route: Route) -> list[tuple[str, bool]]:
         """(sink, digest?) for each alert a route makes. Low priority goes only into digests."""
         department = self.departments.get(route.department, Department(route.department))
@@ -173,3 +183,22 @@ def _moment(value: datetime | date | None, end: bool = False) -> datetime | None
     if isinstance(value, date):
         return datetime.combine(value, time.max if end else time.min, tzinfo=UTC)
     return None
+
+
+def dry_run_report(router: Router, stored: list) -> list[str]:
+    """What the current rules would change for stored mentions, one line per changed mention."""
+    changed = []
+    for item in stored:
+        m = item.mention
+        queries, campaigns = router.tag(m, mention_text(m))
+        m = replace(m, queries=queries, campaigns=campaigns)
+        now = router.route(m, mention_text(m))
+        before = {(r.department, r.priority, r.rule) for r in item.routes}
+        after = {(r.department, r.priority, r.rule) for r in now}
+        if before != after:
+            def show(routes):
+                return ", ".join(f"{d} ({p.value}, {rule!r})" for d, p, rule in sorted(routes)) or "nothing"
+            title = (m.title or m.text)[:60]
+            changed.append(f"mention {item.id} [{m.label}] {title!r}: {show(before)} → {show(after)}")
+    summary = f"{len(changed)} of {len(stored)} mentions would be routed differently"
+    return [*changed, summary]

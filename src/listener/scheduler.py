@@ -15,11 +15,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from listener import pipeline
+from listener.alerts.worker import Deliverer
 from listener.config import Config, SchedulerConfig
 from listener.connector import PollContext, registry
 from listener.http import HttpClient, RetryLater, Validators
@@ -191,10 +194,11 @@ def _iso(when: datetime | None) -> str | None:
 
 
 class Daemon:
-    """`listener run`: keeps polling until SIGTERM or SIGINT, then stops within ten seconds."""
+    """`listener run`: polls and delivers alerts until SIGTERM or SIGINT, then stops within ten seconds."""
 
-    def __init__(self, poller: Poller):
+    def __init__(self, poller: Poller, deliverer: Deliverer):
         self.poller = poller
+        self.deliverer = deliverer
         self.log = get_logger()
         self.in_flight: dict[int, asyncio.Task] = {}
         self.stopping = asyncio.Event()
@@ -208,13 +212,21 @@ class Daemon:
             self.tick, "interval", seconds=self.poller.policy.tick.total_seconds(),
             next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="poll-tick",
         )
+        zone = ZoneInfo(self.poller.config.alerts.timezone)
+        for department in self.poller.router.departments.values():
+            if department.digest:
+                scheduler.add_job(self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
+                                  args=[department.name], id=f"digest:{department.name}", coalesce=True)
         scheduler.start()
+        delivery = asyncio.create_task(self._deliver_forever(), name="deliver")
         self.log.info("daemon.started", sources=len(self.poller.config.sources))
         try:
             await self.stopping.wait()
         finally:
             scheduler.shutdown(wait=False)
             await self._drain()
+            delivery.cancel()
+            await asyncio.gather(delivery, return_exceptions=True)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         self.log.info("daemon.stopped")
@@ -223,6 +235,21 @@ class Daemon:
         if not self.stopping.is_set():
             self.log.info("daemon.stopping", in_flight=len(self.in_flight))
             self.stopping.set()
+
+    async def _deliver_forever(self) -> None:
+        """Send alerts as soon as a poll writes them, and retries when they fall due."""
+        wake = self.poller.alerts_written
+        tick = self.poller.config.alerts.tick.total_seconds()
+        while True:
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=tick)
+            except TimeoutError:
+                pass
+            wake.clear()
+            try:
+                await self.deliverer.deliver_due()
+            except Exception:  # the database may be briefly away; alerts wait in the outbox
+                self.log.exception("alert.worker_failed")
 
     async def tick(self) -> None:
         if self.stopping.is_set():

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, case, func, or_, select, update
 
-from listener.domain import Mention
+from listener.domain import Author, Label, Mention, Priority, Route
 from listener.routing import Router
 from listener.store.tables import departments, mention_routes, mention_tags, mentions, outbox, sources
 
@@ -202,3 +202,47 @@ def tags_of(conn: Connection, mention_id: int) -> dict[str, list[str]]:
 def counts(conn: Connection) -> dict[str, int]:
     return dict(conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state)).all())
 
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMention:
+    id: int
+    mention: Mention
+    routes: tuple[Route, ...]
+    """The routes stored when the mention arrived."""
+
+
+def load_mentions(conn: Connection, since: datetime | None = None, ids: list[int] | None = None,
+                  limit: int = 100_000) -> list[StoredMention]:
+    """Stored mentions as the pipeline saw them (campaign tags included), with their stored routes."""
+    q = select(mentions, sources.c.name.label("source_name")).join(sources, sources.c.id == mentions.c.source_id)
+    if since is not None:
+        q = q.where(mentions.c.published_at >= since)
+    if ids is not None:
+        q = q.where(mentions.c.id.in_(ids))
+    rows = conn.execute(q.order_by(mentions.c.id).limit(limit)).all()
+    if not rows:
+        return []
+    wanted = [r.id for r in rows]
+    routes: dict[int, list[Route]] = {}
+    for r in conn.execute(
+        select(mention_routes.c.mention_id, departments.c.name, mention_routes.c.priority, mention_routes.c.rule)
+        .join(departments, departments.c.id == mention_routes.c.department_id)
+        .where(mention_routes.c.mention_id.in_(wanted))
+    ):
+        routes.setdefault(r.mention_id, []).append(Route(r.name, Priority(r.priority), r.rule))
+    tags: dict[int, dict[str, list[str]]] = {}
+    for r in conn.execute(select(mention_tags).where(mention_tags.c.mention_id.in_(wanted))):
+        tags.setdefault(r.mention_id, {}).setdefault(r.kind, []).append(r.name)
+    out = []
+    for r in rows:
+        m = Mention(
+            source=r.source_name, external_id=r.external_id, platform=r.platform, url=r.url,
+            author=Author(r.author_name, r.author_handle), title=r.title, text=r.text,
+            published_at=r.published_at, first_seen_at=r.first_seen_at, content_hash=r.content_hash,
+            in_reply_to=r.in_reply_to, lang=r.lang, label=Label(r.label) if r.label else None, score=r.score,
+            question=r.question, queries=tuple(tags.get(r.id, {}).get("query", ())),
+            campaigns=tuple(tags.get(r.id, {}).get("campaign", ())),
+        )
+        out.append(StoredMention(r.id, m, tuple(routes.get(r.id, ()))))
+    return out

@@ -1,0 +1,87 @@
+"""The sink contract, the secrets a sink reads, and the factory from [[sinks]] tables.
+
+Secrets come from the environment or from systemd credentials ($CREDENTIALS_DIRECTORY/NAME),
+never from config.toml, and are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+from listener.config import SinkConfig
+from listener.store.routing import Pending
+
+
+class DeliveryError(Exception):
+    """A failed delivery. ``permanent`` failures (a 4xx other than 429) are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: timedelta | None = None):
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Sink(Protocol):
+    name: str
+
+    async def send(self, alerts: Sequence[Pending]) -> None:
+        """Deliver one alert, or several as one digest message; raise DeliveryError on failure."""
+
+
+def secret(variable: str | None) -> str | None:
+    if not variable:
+        return None
+    value = os.environ.get(variable)
+    if value:
+        return value
+    folder = os.environ.get("CREDENTIALS_DIRECTORY")
+    if folder and (Path(folder) / variable).is_file():
+        return (Path(folder) / variable).read_text().strip()
+    return None
+
+
+def required_secret(variable: str, what: str) -> str:
+    value = secret(variable)
+    if not value:
+        raise DeliveryError(f"{what}: environment variable {variable} is not set (nor a systemd credential of that name)")
+    return value
+
+
+def make_sink(config: SinkConfig, http) -> Sink:
+    from listener.alerts import console, email, slack, teams, webhook
+
+    kinds = {
+        "console": lambda: console.ConsoleSink(config),
+        "email": lambda: email.EmailSink(config),
+        "slack": lambda: slack.SlackSink(config, http),
+        "mattermost": lambda: slack.MattermostSink(config, http),
+        "teams": lambda: teams.TeamsSink(config, http),
+        "webhook": lambda: webhook.WebhookSink(config, http),
+    }
+    return kinds[config.type]()
+
+
+async def post(client, url: str, content: bytes, headers: dict[str, str], what: str) -> None:
+    """POST a payload; 5xx, 429 and timeouts are worth retrying, other 4xx are not."""
+    import httpx
+
+    from listener.http import parse_retry_after
+
+    try:
+        response = await client.post(url, content=content, headers={"Content-Type": "application/json", **headers})
+    except httpx.TimeoutException:
+        raise DeliveryError(f"{what}: timed out") from None
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"{what}: {type(exc).__name__}: {exc or 'connection failed'}") from None
+    if response.status_code < 300:
+        return
+    detail = f"{what}: HTTP {response.status_code}"
+    if response.status_code == 429 or response.status_code >= 500:
+        from datetime import UTC, datetime
+
+        raise DeliveryError(detail, retry_after=parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC)))
+    raise DeliveryError(f"{detail} (not retried: check the sink's URL and settings)", permanent=True)

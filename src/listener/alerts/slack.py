@@ -1,0 +1,73 @@
+"""Slack incoming webhooks (Block Kit) and Mattermost (its Slack-compatible attachments)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from listener.alerts.render import card, markdown_escape, slack_escape, trim, unlink
+from listener.alerts.sink import post, required_secret
+from listener.config import SinkConfig
+from listener.store.routing import Pending
+
+MAX_BLOCKS = 50
+
+
+def slack_payload(alerts: Sequence[Pending]) -> dict:
+    """Mention text goes in plain_text objects, which Slack never parses for mentions or links;
+    the notification fallback (``text``) is mrkdwn, so it is escaped by Slack's rule."""
+    blocks: list[dict] = []
+    if len(alerts) > 1:
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": f"Digest: {len(alerts)} mentions"}})
+    for alert in alerts:
+        c = card(alert)
+        if len(blocks) + 4 > MAX_BLOCKS:
+            break
+        blocks.append({"type": "section", "text": {"type": "plain_text", "text": trim(c.headline, 150)}})
+        blocks.append({"type": "section", "fields": [
+            {"type": "plain_text", "text": trim(f"{k}: {v}", 150)} for k, v in c.facts
+        ]})
+        if c.text:
+            blocks.append({"type": "section", "text": {"type": "plain_text", "text": unlink(c.text)}})
+        if c.url:
+            blocks.append({"type": "actions", "elements": [
+                {"type": "button", "text": {"type": "plain_text", "text": "Open the original"}, "url": c.url}
+            ]})
+    fallback = card(alerts[0]).headline if len(alerts) == 1 else f"Digest: {len(alerts)} mentions"
+    return {"text": slack_escape(unlink(fallback)), "blocks": blocks}
+
+
+def mattermost_payload(alerts: Sequence[Pending]) -> dict:
+    """Mattermost renders attachment text as Markdown and pings @channel, @here and @names:
+    everything from the mention is Markdown-escaped and its @ defused."""
+    attachments = []
+    for alert in alerts:
+        c = card(alert)
+        attachments.append({
+            "fallback": markdown_escape(unlink(c.headline)),
+            "color": {"criticism": "#d0342c", "praise": "#2e8540"}.get(alert.mention["label"] or "", "#8a8a8a"),
+            "title": markdown_escape(unlink(c.headline)),
+            **({"title_link": c.url} if c.url else {}),
+            "text": markdown_escape(unlink(c.text)),
+            "fields": [{"short": True, "title": k, "value": markdown_escape(unlink(v))} for k, v in c.facts],
+        })
+    text = f"Digest: {len(alerts)} mentions" if len(alerts) > 1 else ""
+    return {"text": text, "attachments": attachments}
+
+
+class SlackSink:
+    payload = staticmethod(slack_payload)
+
+    def __init__(self, config: SinkConfig, http):
+        self.name = config.name
+        self.config = config
+        self.http = http
+
+    async def send(self, alerts: Sequence[Pending]) -> None:
+        url = self.config.url or required_secret(self.config.url_env, f"sink {self.name}")
+        content = json.dumps(self.payload(alerts), ensure_ascii=False).encode()
+        await post(self.http, url, content, {}, f"sink {self.name}")
+
+
+class MattermostSink(SlackSink):
+    payload = staticmethod(mattermost_payload)

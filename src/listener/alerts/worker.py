@@ -1,0 +1,118 @@
+"""The outbox worker: sends due alerts, retries with backoff, parks what keeps failing.
+
+An outbox row is leased, sent, then marked sent, each step committed. A crash before the mark
+leaves the row pending; when its lease runs out it is sent again with the same delivery id, so a
+receiver can drop the repeat. No alert is lost, and none is sent twice except across such a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import Engine
+
+from listener.alerts.sink import DeliveryError, Sink, make_sink
+from listener.config import Config
+from listener.logs import get_logger
+from listener.store import routing as routing_store
+from listener.store.routing import Pending
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Deliverer:
+    def __init__(self, config: Config, engine: Engine, clock: Callable[[], datetime] = utcnow,
+                 sinks: dict[str, Sink] | None = None):
+        self.config = config
+        self.policy = config.alerts
+        self.engine = engine
+        self.clock = clock
+        self.log = get_logger()
+        self.http = httpx.AsyncClient(
+            timeout=httpx.Timeout(20.0),
+            headers={"User-Agent": config.http.user_agent.replace("{version}", _version())},
+            follow_redirects=False,
+        )
+        self.sinks = sinks if sinks is not None else {s.name: make_sink(s, self.http) for s in config.sinks}
+        self.timeouts = {s.name: s.timeout.total_seconds() for s in config.sinks}
+        self.rng = random.Random()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def deliver_due(self) -> int:
+        """Send every immediate alert that is due now, in rounds; returns how many were sent."""
+        sent = 0
+        while True:
+            with self.engine.begin() as conn:
+                batch = routing_store.claim_due(conn, self.clock(), self.policy.concurrency * 4, self.policy.lease)
+            if not batch:
+                return sent
+            results = await asyncio.gather(*(self._send([alert]) for alert in batch))
+            sent += sum(results)
+            if not any(results):
+                return sent
+
+    async def send_digest(self, department: str) -> int:
+        with self.engine.begin() as conn:
+            pending = routing_store.claim_digest(conn, department, self.clock(), self.policy.lease)
+        by_sink: dict[str, list[Pending]] = {}
+        for alert in pending:
+            by_sink.setdefault(alert.sink, []).append(alert)
+        results = await asyncio.gather(*(self._send(alerts) for alerts in by_sink.values()))
+        return sum(results)
+
+    async def _send(self, alerts: Sequence[Pending]) -> int:
+        first = alerts[0]
+        log = self.log.bind(sink=first.sink, department=first.department, alerts=len(alerts),
+                            delivery_id=first.delivery_id if len(alerts) == 1 else None)
+        ids = [a.id for a in alerts]
+        sink = self.sinks.get(first.sink)
+        try:
+            if sink is None:
+                raise DeliveryError(f'no sink named "{first.sink}" in the config any more', permanent=True)
+            async with asyncio.timeout(self.timeouts.get(first.sink, 20.0) + 5):
+                await sink.send(alerts)
+        except asyncio.CancelledError:
+            with self.engine.begin() as conn:
+                routing_store.release(conn, ids)
+            raise
+        except (DeliveryError, TimeoutError) as exc:
+            error = str(exc) or f"sink {first.sink}: timed out"
+            self._failed(alerts, error, exc if isinstance(exc, DeliveryError) else DeliveryError(error), log)
+            return 0
+        except Exception as exc:  # a bug in one sink must not stop the others
+            log.exception("alert.sink_crashed")
+            self._failed(alerts, f"sink {first.sink}: {type(exc).__name__}: {exc}", DeliveryError(str(exc)), log)
+            return 0
+        with self.engine.begin() as conn:
+            routing_store.mark_sent(conn, ids, self.clock())
+        log.info("alert.sent", priority=first.priority)
+        return len(alerts)
+
+    def _failed(self, alerts: Sequence[Pending], error: str, exc: DeliveryError, log) -> None:
+        now = self.clock()
+        attempts = min(a.attempts for a in alerts) + 1
+        delay = min(self.policy.backoff * 2 ** (attempts - 1), self.policy.max_backoff)
+        delay *= 1 + self.rng.uniform(-0.1, 0.1)
+        if exc.retry_after is not None:
+            delay = max(delay, min(exc.retry_after, timedelta(hours=1)))
+        max_attempts = attempts if exc.permanent else self.policy.max_attempts
+        with self.engine.begin() as conn:
+            routing_store.mark_failed(conn, [a.id for a in alerts], now, error, now + delay, max_attempts)
+        if attempts >= max_attempts:
+            log.warning("alert.dead", error=error, attempts=attempts)
+        else:
+            log.info("alert.failed", error=error, attempts=attempts, retry_in_s=int(delay.total_seconds()))
+
+
+def _version() -> str:
+    from listener import __version__
+
+    return __version__
