@@ -49,15 +49,18 @@ class Deliverer:
     async def deliver_due(self) -> int:
         """Send every immediate alert that is due now, in rounds; returns how many were sent."""
         sent = 0
+        slots = asyncio.Semaphore(self.policy.concurrency)
+
+        async def send(alert: Pending) -> int:
+            async with slots:
+                return await self._send([alert])
+
         while True:
             with self.engine.begin() as conn:
                 batch = routing_store.claim_due(conn, self.clock(), self.policy.concurrency * 4, self.policy.lease)
             if not batch:
                 return sent
-            results = await asyncio.gather(*(self._send([alert]) for alert in batch))
-            sent += sum(results)
-            if not any(results):
-                return sent
+            sent += sum(await asyncio.gather(*(send(alert) for alert in batch)))
 
     async def send_digest(self, department: str) -> int:
         with self.engine.begin() as conn:

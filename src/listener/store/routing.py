@@ -79,7 +79,7 @@ class Pending:
 
 _PRIORITY_ORDER = case({"high": 0, "normal": 1, "low": 2}, value=outbox.c.priority, else_=3)
 _MENTION_COLUMNS = (
-    mentions.c.id.label("mention_id"), mentions.c.url, mentions.c.title, mentions.c.text,
+    mentions.c.url, mentions.c.title, mentions.c.text,
     mentions.c.author_name, mentions.c.author_handle, mentions.c.platform, mentions.c.lang, mentions.c.label,
     mentions.c.score, mentions.c.question, mentions.c.published_at, sources.c.name.label("source"),
 )
