@@ -1,6 +1,12 @@
+import asyncio
 import hashlib
 import hmac
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -162,3 +168,167 @@ def test_secrets_from_systemd_credentials(tmp_path, db_url, server, clock, monke
     expected = hmac.new(b"from-systemd", request.headers["x-listener-timestamp"].encode() + b"." + request.body,
                         hashlib.sha256).hexdigest()
     assert request.headers["x-listener-signature"] == f"sha256={expected}"
+
+
+DIGEST = """
+[[departments]]
+name = "press"
+sinks = ["hook"]
+digest = "0 8,13 * * mon-fri"
+
+[[routes]]
+name = "praise-to-press"
+match = {{ label = "praise" }}
+department = "press"
+priority = "{priority}"
+"""
+
+
+@pytest.mark.parametrize("priority, immediate", [("high", 1), ("normal", 0), ("low", 0)])
+def test_digest_departments_batch_non_urgent_alerts(tmp_path, db_url, server, clock, priority, immediate):
+    from listener.alerts.worker import Deliverer
+
+    path, config, engine = setup(tmp_path, db_url, server, texts=(PRAISE,))
+    path.write_text(path.read_text().replace("[[sources]]", DIGEST.format(priority=priority) + "\n[[sources]]", 1))
+    from listener.config import load_config
+
+    config = load_config(path)
+    assert poll_and_deliver(config, engine, clock)[1] == immediate
+    if immediate:
+        return
+
+    async def digest():
+        deliverer = Deliverer(config, engine, clock)
+        try:
+            return await deliverer.send_digest("press")
+        finally:
+            await deliverer.aclose()
+
+    assert asyncio.run(digest()) == 1
+    assert hook_requests(server)[0].json()["department"] == "press"
+    assert states(engine) == [("sent", 1)]
+
+
+def test_low_priority_without_a_digest_makes_no_alert(tmp_path, db_url, server, clock):
+    path, config, engine = setup(tmp_path, db_url, server, texts=(QUESTION,))
+    path.write_text(path.read_text().replace('department = "customer-service"\npriority = "normal"',
+                                             'department = "customer-service"\npriority = "low"'))
+    from listener.config import load_config
+
+    assert poll_and_deliver(load_config(path), engine, clock)[1] == 0
+    assert states(engine) == []
+
+
+def test_the_issue_example_config_is_accepted(tmp_path):
+    from conftest import write_config
+
+    path = write_config(tmp_path, EXAMPLE)
+    result = CliRunner().invoke(cli, ["-c", str(path), "check-config"])
+    assert result.exit_code == 0, result.output
+    broken = write_config(tmp_path, EXAMPLE.replace('sinks = ["cs-mail", "cs-chat"]', 'sinks = ["cs-mail", "cs-chatt"]')
+                          .replace('department = "customer-service"\npriority', 'department = "customer-servis"\npriority'))
+    result = CliRunner().invoke(cli, ["-c", str(broken), "check-config"])
+    assert result.exit_code == 2
+    assert 'config.toml: departments[0].sinks[1]: no sink named "cs-chatt"; known: cs-chat, cs-mail, partner-hook' in result.output
+    assert 'config.toml: routes[0].department: no department named "customer-servis"; known: communications, customer-service' in result.output
+
+
+EXAMPLE = """
+[routing]
+default_department = "communications"
+
+[[departments]]
+name = "customer-service"
+sinks = ["cs-mail", "cs-chat"]
+digest = "0 8,13 * * mon-fri"
+
+[[sinks]]
+name = "cs-chat"
+type = "slack"
+url_env = "CS_SLACK_WEBHOOK"
+
+[[sinks]]
+name = "cs-mail"
+type = "email"
+smtp = "smtp://alerts@mail.example.org:587"
+password_env = "CS_SMTP_PASSWORD"
+tls = "starttls"
+from = "listener@example.org"
+to = ["kundservice@example.org"]
+
+[[sinks]]
+name = "partner-hook"
+type = "webhook"
+url = "https://hooks.example.org/listener"
+secret_env = "PARTNER_HOOK_SECRET"
+
+[[routes]]
+name = "complaints"
+match = { label = "criticism", query = "leverans OR levering OR delivery" }
+department = "customer-service"
+priority = "high"
+continue = false
+
+[[queries]]
+name = "brand"
+query = '"Dramaten" OR @dramaten NOT jobb'
+
+[[campaigns]]
+name = "jul"
+query = "jul* OR christmas"
+start = 2026-12-01
+end = 2026-12-31
+"""
+
+
+def test_crash_between_send_and_commit_resends_with_the_same_delivery_id(tmp_path, server):
+    """The worker is killed after the receiver has the alert and before the worker records it:
+    after a restart the alert arrives again, with the same delivery id; it is never lost."""
+    path, config, engine = setup(tmp_path, None, server, texts=(COMPLAINT,))
+    pid_file = tmp_path / "pid"
+    killed = []
+
+    def kill_the_sender(request):
+        if not killed:
+            killed.append(request)
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            time.sleep(0.3)
+
+    server.routes["/hook"].hook = kill_the_sender
+    env = {**os.environ, "TEST_HOOK_SECRET": "s3cret"}
+    first = subprocess.Popen([sys.executable, "-m", "listener", "-c", str(path), "poll"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    pid_file.write_text(str(first.pid))
+    first.wait(timeout=60)
+    assert first.returncode == -signal.SIGKILL
+    assert states(engine) == [("pending", 0)]  # sent, but not recorded
+
+    time.sleep(1.2)  # the dead worker's lease ([alerts] lease = "1s") runs out
+    second = subprocess.run([sys.executable, "-m", "listener", "-c", str(path), "poll"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert second.returncode == 0, second.stderr
+    assert "alerts: 1 sent" in second.stdout
+    deliveries = [r.headers["x-listener-delivery"] for r in hook_requests(server)]
+    assert len(deliveries) == 2 and deliveries[0] == deliveries[1]
+    assert states(engine) == [("sent", 1)]
+
+
+def test_listener_run_delivers_alerts_within_a_second_of_the_poll(tmp_path, server):
+    path, config, engine = setup(tmp_path, None, server, texts=(COMPLAINT,))
+    path.write_text(path.read_text() + '\n[scheduler]\ntick = "1s"\n')
+    env = {**os.environ, "TEST_HOOK_SECRET": "s3cret"}
+    proc = subprocess.Popen([sys.executable, "-m", "listener", "-c", str(path), "run"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not hook_requests(server) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    (request,) = hook_requests(server)
+    feed_fetched = server.received("/comments")[0].at
+    assert request.at - feed_fetched < 1.0
+    assert states(engine) == [("sent", 1)]

@@ -1,0 +1,186 @@
+"""Each sink against a real local receiver: formatting, and hostile text defused."""
+
+import asyncio
+import email
+import email.policy
+import re
+import socket
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from listener.alerts.email import EmailSink
+from listener.alerts.render import card
+from listener.alerts.sink import make_sink
+from listener.alerts.slack import mattermost_payload, slack_payload
+from listener.alerts.teams import teams_payload
+from listener.config import SinkConfig
+from listener.store.routing import Pending
+
+HOSTILE = ("<!channel> <!here> <@U024BE7LH> @here @channel @all *bold* _it_ ~x~ `code` "
+           "[click](https://evil.example/x) <https://evil.example|press> https://evil.example/y www.evil.example "
+           "<script>alert(1)</script> <b>html</b> &amp; \u202eevil\u202c")
+
+
+def alert(text=HOSTILE, title="Subject\r\nBcc: victim@example.org", n=1, priority="high", url="https://blogg.example.se/p/#c1"):
+    return Pending(
+        id=n, delivery_id=f"d{n:031d}", sink="s", department="customer-service", priority=priority, rule="complaints",
+        attempts=0,
+        mention={"id": n, "url": url, "title": title, "text": text, "author": "Åsa <@U1>", "author_handle": "@asa",
+                 "source": "blogg", "platform": "wordpress", "lang": "sv", "label": "criticism", "score": -0.8,
+                 "question": False, "published_at": datetime(2026, 11, 23, 9, 30, tzinfo=UTC)},
+    )
+
+
+def strings(payload):
+    if isinstance(payload, dict):
+        for v in payload.values():
+            yield from strings(v)
+    elif isinstance(payload, list):
+        for v in payload:
+            yield from strings(v)
+    elif isinstance(payload, str):
+        yield payload
+
+
+def test_every_alert_shows_the_promised_facts():
+    c = card(alert())
+    facts = dict(c.facts)
+    assert set(facts) == {"Department", "Priority", "Label", "Language", "Source", "Author", "Published", "Rule"}
+    assert facts["Published"] == "2026-11-23 09:30 UTC" and facts["Rule"] == "complaints"
+    assert c.url == "https://blogg.example.se/p/#c1"
+    assert "\n" not in c.headline and "\r" not in c.headline
+    assert card(alert(text="x" * 5000)).text.endswith("…") and len(card(alert(text="x" * 5000)).text) == 600
+    assert card(alert(url="javascript:alert(1)")).url is None
+
+
+def test_slack_cannot_ping_or_link():
+    payload = slack_payload([alert()])
+    assert "<!" not in payload["text"] and "<@" not in payload["text"]
+    for block in payload["blocks"]:
+        for obj in [block.get("text")] + block.get("fields", []):
+            assert obj is None or obj["type"] == "plain_text"  # never mrkdwn for stranger text
+    texts = list(strings(payload))
+    assert not any("https://evil" in t or "www.evil" in t for t in texts)
+    buttons = [e for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["url"] for b in buttons] == ["https://blogg.example.se/p/#c1"]
+
+
+def test_mattermost_cannot_ping_or_format():
+    payload = mattermost_payload([alert()])
+    texts = list(strings(payload))
+    assert not any(re.search(r"(?<![\w\u200b])@(here|channel|all|asa)\b", t) for t in texts)
+    a = payload["attachments"][0]
+    assert "\\*bold\\*" in a["text"] and "\\[click\\]" in a["text"] and "\\<script\\>" in a["text"]
+    assert not any("https://evil" in t for t in texts)
+    assert a["title_link"] == "https://blogg.example.se/p/#c1"
+
+
+def test_teams_card_escapes_markdown():
+    payload = teams_payload([alert()])
+    content = payload["attachments"][0]["content"]
+    assert content["type"] == "AdaptiveCard" and payload["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
+    body_text = [b["text"] for b in content["body"] if b["type"] == "TextBlock"]
+    assert any("\\*bold\\*" in t and "\\[click\\]" in t for t in body_text)
+    assert not any("https://evil" in t for t in strings(payload))
+    assert content["actions"] == [{"type": "Action.OpenUrl", "title": "Open the original", "url": "https://blogg.example.se/p/#c1"}]
+
+
+@pytest.mark.parametrize("kind, path", [("slack", "/slack"), ("mattermost", "/mm"), ("teams", "/teams")])
+def test_chat_sinks_post_their_payload(server, kind, path):
+    url = server.add(path, body=b"ok", content_type="text/plain", etag=False)
+
+    async def go():
+        import httpx
+
+        async with httpx.AsyncClient() as http:
+            await make_sink(SinkConfig(name="c", type=kind, url=url), http).send([alert()])
+
+    asyncio.run(go())
+    (request,) = server.received(path)
+    payload = request.json()
+    assert request.headers["content-type"] == "application/json"
+    expected = {"slack": slack_payload, "mattermost": mattermost_payload, "teams": teams_payload}[kind]([alert()])
+    assert payload == expected
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+def send_mail(controller, alerts, tls="none"):
+    config = SinkConfig.model_validate({
+        "name": "mail", "type": "email", "smtp": f"smtp://127.0.0.1:{controller.port}",
+        "tls": tls, "from": "listener@example.org", "to": ["kundservice@example.org", "pr@example.org"],
+    })
+    asyncio.run(EmailSink(config).send(alerts))
+
+
+def test_email_has_plain_and_html_parts_and_a_stable_message_id(smtp):
+    controller, inbox = smtp
+    send_mail(controller, [alert()])
+    send_mail(controller, [alert()])  # a resend after a crash
+    (sender, rcpts, raw), (_, _, raw_again) = inbox.messages
+    assert sender == "listener@example.org" and rcpts == ["kundservice@example.org", "pr@example.org"]
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    again = email.message_from_bytes(raw_again, policy=email.policy.default)
+    assert msg["Message-ID"] == again["Message-ID"] == f"<{'d' + '0' * 30 + '1'}@example.org>"
+    subject = " ".join(msg["Subject"].split())  # unfolded
+    assert "Bcc" not in msg and subject.startswith("[high] criticism for customer-service: Subject Bcc:")
+    plain = msg.get_body(("plain",)).get_content()
+    html_part = msg.get_body(("html",)).get_content()
+    assert "Department: customer-service" in plain and "Original: https://blogg.example.se/p/#c1" in plain
+    assert "<script>" not in html_part and "&lt;script&gt;" in html_part
+    assert html_part.count("<a href=") == 1 and 'href="https://blogg.example.se/p/#c1"' in html_part
+
+
+def test_email_digest_is_one_message(smtp):
+    controller, inbox = smtp
+    send_mail(controller, [alert(n=1), alert(n=2, priority="normal"), alert(n=3, priority="low")])
+    assert len(inbox.messages) == 1
+    msg = email.message_from_bytes(inbox.messages[0][2], policy=email.policy.default)
+    assert msg["Subject"] == "listener digest for customer-service: 3 mentions"
+    assert msg.get_body(("plain",)).get_content().count("Department: customer-service") == 3
+
+
+def test_dead_smtp_server_is_a_retryable_error():
+    from listener.alerts.sink import DeliveryError
+
+    config = SinkConfig.model_validate({"name": "mail", "type": "email", "smtp": "smtp://127.0.0.1:9", "tls": "none",
+                                        "from": "a@example.org", "to": ["b@example.org"], "timeout": "2s"})
+    with pytest.raises(DeliveryError) as err:
+        asyncio.run(EmailSink(config).send([alert()]))
+    assert not err.value.permanent and "SMTP 127.0.0.1:9" in str(err.value)
+
+
+def test_console_sink_prints_defused_text(capsys):
+    from listener.alerts.console import ConsoleSink
+
+    asyncio.run(ConsoleSink(SinkConfig(name="c", type="console")).send([alert(text="ring \x1b[31m https://evil.example")]))
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "https://evil" not in out and "Department: customer-service" in out
+
+
+def test_retry_after_header_as_date():
+    from listener.http import parse_retry_after
+
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert parse_retry_after("Mon, 23 Nov 2026 12:01:00 GMT", now) == timedelta(minutes=1)
