@@ -117,7 +117,7 @@ class AlertsConfig(_Strict):
     backoff: Duration = timedelta(seconds=30)
     max_backoff: Duration = timedelta(hours=1)
     lease: Duration = timedelta(minutes=2)
-    concurrency: int = Field(default=8, gt=0)
+    concurrency: int = Field(default=4, gt=0)
     tick: Duration = timedelta(seconds=1)
     timezone: str = "UTC"
 

@@ -53,14 +53,19 @@ class Deliverer:
 
         async def send(alert: Pending) -> int:
             async with slots:
-                return await self._send([alert])
+                return await self._send([alert], record=False)
 
         while True:
             with self.engine.begin() as conn:
                 batch = routing_store.claim_due(conn, self.clock(), self.policy.concurrency * 4, self.policy.lease)
             if not batch:
                 return sent
-            sent += sum(await asyncio.gather(*(send(alert) for alert in batch)))
+            results = await asyncio.gather(*(send(alert) for alert in batch))
+            delivered = [alert.id for alert, ok in zip(batch, results, strict=True) if ok]
+            if delivered:  # one commit for the round; a crash before it means a resend, never a loss
+                with self.engine.begin() as conn:
+                    routing_store.mark_sent(conn, delivered, self.clock())
+            sent += len(delivered)
 
     async def send_digest(self, department: str) -> int:
         with self.engine.begin() as conn:
@@ -71,7 +76,9 @@ class Deliverer:
         results = await asyncio.gather(*(self._send(alerts) for alerts in by_sink.values()))
         return sum(results)
 
-    async def _send(self, alerts: Sequence[Pending]) -> int:
+    async def _send(self, alerts: Sequence[Pending], record: bool = True) -> int:
+        """Send one message; failures are recorded at once, success too unless the caller
+        records a whole round of successes in one commit."""
         first = alerts[0]
         log = self.log.bind(sink=first.sink, department=first.department, alerts=len(alerts),
                             delivery_id=first.delivery_id if len(alerts) == 1 else None)
@@ -94,8 +101,9 @@ class Deliverer:
             log.exception("alert.sink_crashed")
             self._failed(alerts, f"sink {first.sink}: {type(exc).__name__}: {exc}", DeliveryError(str(exc)), log)
             return 0
-        with self.engine.begin() as conn:
-            routing_store.mark_sent(conn, ids, self.clock())
+        if record:
+            with self.engine.begin() as conn:
+                routing_store.mark_sent(conn, ids, self.clock())
         log.info("alert.sent", priority=first.priority)
         return len(alerts)
 
