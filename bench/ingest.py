@@ -21,12 +21,12 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import feedparser
-from textblob import TextBlob
+from listener.connectors.rss import parse_feed
 from sqlalchemy.orm import DeclarativeBase, Session
+from textblob import TextBlob
 
 from listener.config import Source
 from listener.connector import NoOptions
-from listener.connectors.rss import parse_feed
 from listener.pipeline import SourceRef, dedupe, normalise, process, store
 from listener.store import sources as source_store
 from listener.store.engine import make_engine, upgrade

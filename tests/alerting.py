@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import random
 
+from conftest import write_config
+
 from listener.alerts.worker import Deliverer
 from listener.config import load_config
 from listener.http import HttpClient
@@ -12,8 +14,6 @@ from listener.scheduler import Poller
 from listener.store import routing as routing_store
 from listener.store import sources as source_store
 from listener.store.engine import make_engine, upgrade
-
-from conftest import write_config
 
 COMMENTS = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"
  xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">

@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from feedserver import FeedServer
 from sqlalchemy import text
 
 from listener.store.engine import make_engine, upgrade
-
-from feedserver import FeedServer
 
 PG_URL = os.environ.get("LISTENER_TEST_DATABASE_URL")
 

@@ -10,13 +10,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from alerting import COMPLAINT, PRAISE, QUESTION, deliver, poll_and_deliver, setup
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from listener.cli import cli
 from listener.store.tables import outbox
-
-from alerting import COMPLAINT, PRAISE, QUESTION, deliver, poll_and_deliver, setup
 
 
 @pytest.fixture(autouse=True)

@@ -2,13 +2,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_config
 
 from listener.classify import classify
 from listener.classify.lexicon import respell, words
 from listener.cli import cli
 from listener.domain import Label
-
-from conftest import write_config
 
 
 @pytest.mark.parametrize("text, lang, label", [

@@ -4,10 +4,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_config
 
 from listener.cli import cli
-
-from conftest import write_config
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_config
 
 from listener.cli import cli
 from listener.config import ConfigError, load_config, parse_duration
-
-from conftest import write_config
 
 GOOD = """
 [[sources]]

@@ -8,9 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
 from conftest import write_config
+from sqlalchemy import create_engine, text
 
 LISTENER = [sys.executable, "-m", "listener"]
 

@@ -1,5 +1,4 @@
 import asyncio
-import gzip
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -8,9 +7,15 @@ import pytest
 
 from listener import __version__
 from listener.config import HttpConfig
-from listener.http import FetchError, HttpClient, HttpStatusError, RetryLater, TooLarge, Validators, parse_retry_after
-
-from feedserver import Route
+from listener.http import (
+    FetchError,
+    HttpClient,
+    HttpStatusError,
+    RetryLater,
+    TooLarge,
+    Validators,
+    parse_retry_after,
+)
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 

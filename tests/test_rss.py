@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from listener.connectors.rss import FeedError, parse_feed
 
 FIXTURES = Path(__file__).parent / "fixtures"

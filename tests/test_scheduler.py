@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from conftest import write_config
 
 from listener import logs
 from listener.config import load_config
@@ -14,8 +15,6 @@ from listener.scheduler import Poller, backoff, is_silent
 from listener.store import mentions as mention_store
 from listener.store import sources as source_store
 from listener.store.engine import make_engine, upgrade
-
-from conftest import write_config
 
 
 @pytest.fixture

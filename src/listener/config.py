@@ -304,7 +304,7 @@ class _FileSchema(_Strict):
                 if sink not in sinks:
                     problems.append((f"departments[{i}].sinks[{j}]", f'no sink named "{sink}"; known: {_known(sinks)}'))
         for i, route in enumerate(self.routes):
-            for j, name in enumerate(route.department):
+            for name in route.department:
                 if name not in departments:
                     problems.append((f"routes[{i}].department", f'no department named "{name}"; known: {_known(departments)}'))
             for name in route.match.campaign or []:

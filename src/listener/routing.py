@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 
-from listener.config import CampaignConfig, Config, MatchConfig, QueryConfig, RouteConfig
+from listener.config import (
+    CampaignConfig,
+    Config,
+    MatchConfig,
+    QueryConfig,
+    RouteConfig,
+)
 from listener.domain import Mention, Priority, Route
 from listener.matching import Campaign, Query, Text
 

@@ -51,6 +51,24 @@ def required_secret(variable: str, what: str) -> str:
     return value
 
 
+class HttpSink:
+    """A sink that POSTs one JSON payload per message to a URL from the config or a secret."""
+
+    def __init__(self, config: SinkConfig, http):
+        self.name = config.name
+        self.config = config
+        self.http = http
+
+    def url(self) -> str:
+        return self.config.url or required_secret(self.config.url_env, f"sink {self.name}")
+
+    async def post_json(self, payload: dict, headers: dict[str, str] | None = None) -> None:
+        import json
+
+        content = json.dumps(payload, ensure_ascii=False).encode()
+        await post(self.http, self.url(), content, headers or {}, f"sink {self.name}")
+
+
 def make_sink(config: SinkConfig, http) -> Sink:
     from listener.alerts import console, email, slack, teams, webhook
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from listener.alerts.render import card, markdown_escape, slack_escape, trim, unlink
-from listener.alerts.sink import post, required_secret
-from listener.config import SinkConfig
+from listener.alerts.sink import HttpSink
 from listener.store.routing import Pending
 
 MAX_BLOCKS = 50
@@ -55,18 +53,11 @@ def mattermost_payload(alerts: Sequence[Pending]) -> dict:
     return {"text": text, "attachments": attachments}
 
 
-class SlackSink:
+class SlackSink(HttpSink):
     payload = staticmethod(slack_payload)
 
-    def __init__(self, config: SinkConfig, http):
-        self.name = config.name
-        self.config = config
-        self.http = http
-
     async def send(self, alerts: Sequence[Pending]) -> None:
-        url = self.config.url or required_secret(self.config.url_env, f"sink {self.name}")
-        content = json.dumps(self.payload(alerts), ensure_ascii=False).encode()
-        await post(self.http, url, content, {}, f"sink {self.name}")
+        await self.post_json(self.payload(alerts))
 
 
 class MattermostSink(SlackSink):

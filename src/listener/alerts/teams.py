@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from listener.alerts.render import card, markdown_escape, unlink
-from listener.alerts.sink import post, required_secret
-from listener.config import SinkConfig
+from listener.alerts.sink import HttpSink
 from listener.store.routing import Pending
 
 
@@ -37,13 +35,6 @@ def teams_payload(alerts: Sequence[Pending]) -> dict:
     ]}
 
 
-class TeamsSink:
-    def __init__(self, config: SinkConfig, http):
-        self.name = config.name
-        self.config = config
-        self.http = http
-
+class TeamsSink(HttpSink):
     async def send(self, alerts: Sequence[Pending]) -> None:
-        url = self.config.url or required_secret(self.config.url_env, f"sink {self.name}")
-        content = json.dumps(teams_payload(alerts), ensure_ascii=False).encode()
-        await post(self.http, url, content, {}, f"sink {self.name}")
+        await self.post_json(teams_payload(alerts))

@@ -12,8 +12,7 @@ import json
 import time
 from collections.abc import Sequence
 
-from listener.alerts.sink import post, required_secret, secret
-from listener.config import SinkConfig
+from listener.alerts.sink import HttpSink, post, required_secret
 from listener.store.routing import Pending
 
 
@@ -37,21 +36,14 @@ def sign(secret_value: str, timestamp: str, content: bytes) -> str:
     return f"sha256={digest}"
 
 
-class WebhookSink:
-    def __init__(self, config: SinkConfig, http):
-        self.name = config.name
-        self.config = config
-        self.http = http
-
+class WebhookSink(HttpSink):
     async def send(self, alerts: Sequence[Pending]) -> None:
-        url = self.config.url or required_secret(self.config.url_env, f"sink {self.name}")
+        url = self.url()
+        key = required_secret(self.config.secret_env, f"sink {self.name}") if self.config.secret_env else None
         for alert in alerts:
             content = json.dumps(body(alert), ensure_ascii=False).encode()
             timestamp = str(int(time.time()))
             headers = {"X-Listener-Delivery": alert.delivery_id, "X-Listener-Timestamp": timestamp}
-            key = secret(self.config.secret_env)
-            if self.config.secret_env and not key:
-                required_secret(self.config.secret_env, f"sink {self.name}")
             if key:
                 headers["X-Listener-Signature"] = sign(key, timestamp, content)
             await post(self.http, url, content, headers, f"sink {self.name}")

@@ -11,7 +11,14 @@ from sqlalchemy import Connection, case, func, or_, select, update
 
 from listener.domain import Author, Label, Mention, Priority, Route
 from listener.routing import Router
-from listener.store.tables import departments, mention_routes, mention_tags, mentions, outbox, sources
+from listener.store.tables import (
+    departments,
+    mention_routes,
+    mention_tags,
+    mentions,
+    outbox,
+    sources,
+)
 
 
 def sync_departments(conn: Connection, router: Router) -> dict[str, int]:
