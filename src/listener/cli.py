@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -388,7 +388,7 @@ def _since(value: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f'"{value}" is neither a duration (7d, 12h) nor a date (2026-11-01)', param_hint="--since") from None
-    if isinstance(parsed, date) and parsed.tzinfo is None:
+    if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
 

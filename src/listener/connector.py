@@ -81,7 +81,3 @@ def registry() -> dict[str, type[Connector]]:
         except Exception as exc:  # a broken third-party plugin must not take the daemon down
             structlog.get_logger().error("connector.load_failed", kind=ep.name, error=str(exc))
     return found
-
-
-def get(kind: str) -> type[Connector]:
-    return registry()[kind]

@@ -257,10 +257,22 @@ class Daemon:
         room = self.poller.policy.concurrency - len(self.in_flight)
         if room <= 0:
             return
-        for state in self.poller.claim(limit=room):
+        try:
+            due = self.poller.claim(limit=room)
+        except Exception as exc:  # the database is away; try again next tick
+            self.log.error("tick.failed", error=_describe(exc))
+            return
+        for state in due:
             task = asyncio.create_task(self.poller.poll(state), name=f"poll:{state.name}")
             self.in_flight[state.id] = task
-            task.add_done_callback(lambda _t, sid=state.id: self.in_flight.pop(sid, None))
+            task.add_done_callback(lambda t, sid=state.id, name=state.name: self._done(sid, name, t))
+
+    def _done(self, source_id: int, name: str, task: asyncio.Task) -> None:
+        """A poll that could not even record its failure (the database is away): say so; its
+        lease runs out and the source is polled again."""
+        self.in_flight.pop(source_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("poll.crashed", source=name, error=_describe(task.exception()))
 
     async def _drain(self) -> None:
         tasks = list(self.in_flight.values())

@@ -192,20 +192,6 @@ def retry(conn: Connection, now: datetime, ids: list[int] | None = None) -> int:
     return conn.execute(q.values(state="pending", attempts=0, next_attempt_at=now, lease_until=None)).rowcount
 
 
-def routes_of(conn: Connection, mention_id: int) -> list[dict]:
-    q = (select(departments.c.name.label("department"), mention_routes.c.priority, mention_routes.c.rule)
-         .join(departments, departments.c.id == mention_routes.c.department_id)
-         .where(mention_routes.c.mention_id == mention_id))
-    return [dict(r._mapping) for r in conn.execute(q)]
-
-
-def tags_of(conn: Connection, mention_id: int) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {"query": [], "campaign": []}
-    for row in conn.execute(select(mention_tags).where(mention_tags.c.mention_id == mention_id)):
-        out.setdefault(row.kind, []).append(row.name)
-    return out
-
-
 def counts(conn: Connection) -> dict[str, int]:
     return dict(conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state)).all())
 
