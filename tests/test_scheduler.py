@@ -133,3 +133,33 @@ def test_silence_is_judged_against_the_usual_gap(tmp_path, clock):
     assert not is_silent(s, clock() + timedelta(days=3))
     assert is_silent(s, clock() + timedelta(days=5))
     assert not is_silent(replace(s, polls_with_new=2), clock() + timedelta(days=50))  # no history yet
+
+
+def test_a_server_that_lies_about_the_charset(tmp_path, db_url, server, clock):
+    body = ('<rss version="2.0"><channel><title>t</title><item><guid>1</guid><title>Smörgåsbord på Åre</title>'
+            '</item></channel></rss>').encode("iso-8859-1")
+    url = server.add("/latin1", body=body, content_type="application/rss+xml; charset=utf-8")
+    config, engine = make_poller(tmp_path, db_url, clock, {"blog": url})
+    assert poll_once(config, engine, clock)["blog"].new == 1
+    with engine.connect() as conn:
+        (row,) = mention_store.query(conn, mention_store.MentionFilter())
+    assert row["title"] == "Smörgåsbord på Åre"
+
+
+def test_silence_is_logged_once_and_its_end_once(tmp_path, db_url, server, clock, events):
+    url = server.add_fixture("/feed", "atom/bearblog_herman.atom.xml")
+    config, engine = make_poller(tmp_path, db_url, clock, {"blog": url})
+    with engine.begin() as conn:  # a source that has brought something new about once a day
+        conn.execute(source_store.sources.update().values(
+            polls_with_new=11, first_new_at=clock() - timedelta(days=10), last_new_at=clock()))
+    server.routes["/feed"].etag = False
+    server.routes["/feed"].body = b'<rss version="2.0"><channel><title>t</title></channel></rss>'
+    for days in (2, 4, 1):  # quiet for 2, then 6 (past four usual gaps), then 7 days
+        clock.advance(days=days)
+        assert poll_once(config, engine, clock)["blog"].ok
+    assert state(engine, "blog").silent
+    server.add_fixture("/feed", "atom/bearblog_herman.atom.xml")
+    poll_once(config, engine, clock)
+    names = [e["event"] for e in events()]
+    assert names.count("source.silent") == 1 and names.count("source.active") == 1
+    assert not state(engine, "blog").silent

@@ -184,3 +184,69 @@ def test_retry_after_header_as_date():
 
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     assert parse_retry_after("Mon, 23 Nov 2026 12:01:00 GMT", now) == timedelta(minutes=1)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, trusted through SSL_CERT_FILE for these tests."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+def test_email_over_tls_with_login(certificate, monkeypatch, tls):
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = certificate
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "hunter2")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"hunter2")
+
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # aiosmtpd only knows STARTTLS as "TLS" for its auth_require_tls; implicit TLS is TLS from the first byte
+    options = ({"tls_context": context, "require_starttls": True, "auth_require_tls": True} if tls == "starttls"
+               else {"ssl_context": context, "auth_require_tls": False})
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator, **options)
+    controller.start()
+    try:
+        config = SinkConfig.model_validate({
+            "name": "mail", "type": "email", "smtp": f"smtp://alerts@127.0.0.1:{port}", "tls": tls,
+            "password_env": "TEST_SMTP_PASSWORD", "from": "listener@example.org", "to": ["cs@example.org"],
+        })
+        asyncio.run(EmailSink(config).send([alert()]))
+    finally:
+        controller.stop()
+    assert logins == [(b"alerts", b"hunter2")]
+    assert len(inbox.messages) == 1
