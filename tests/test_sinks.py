@@ -250,3 +250,10 @@ def test_email_over_tls_with_login(certificate, monkeypatch, tls):
         controller.stop()
     assert logins == [(b"alerts", b"hunter2")]
     assert len(inbox.messages) == 1
+
+
+def test_a_comment_is_headlined_by_its_words_not_its_by_line():
+    comment = alert(text="Leveransen är sen igen", title="Av: Åsa")
+    comment.mention["in_reply_to"] = "https://blogg.example.se/?p=1"
+    assert card(comment).headline == "[high] criticism for customer-service: Leveransen är sen igen"
+    assert card(alert(text="Leveransen är sen igen", title="Om leveranser")).headline.endswith(": Om leveranser")

@@ -37,7 +37,8 @@ class Card:
 def card(alert: Pending) -> Card:
     m = alert.mention
     label = m["label"] or "unlabelled"
-    subject = clean(m["title"] or m["text"] or "(no text)")
+    # A comment's title is "By: Åsa" or "Av: Åsa"; its first words say more.
+    subject = clean((m["text"] if m.get("in_reply_to") else m["title"]) or m["title"] or m["text"] or "(no text)")
     headline = trim(f"[{alert.priority}] {label} for {alert.department}: {subject}", TITLE_LIMIT)
     author = clean(" ".join(x for x in (m["author"], f"({m['author_handle']})" if m["author_handle"] else "") if x))
     facts = [

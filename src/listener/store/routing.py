@@ -88,7 +88,8 @@ _PRIORITY_ORDER = case({"high": 0, "normal": 1, "low": 2}, value=outbox.c.priori
 _MENTION_COLUMNS = (
     mentions.c.url, mentions.c.title, mentions.c.text,
     mentions.c.author_name, mentions.c.author_handle, mentions.c.platform, mentions.c.lang, mentions.c.label,
-    mentions.c.score, mentions.c.question, mentions.c.published_at, sources.c.name.label("source"),
+    mentions.c.score, mentions.c.question, mentions.c.published_at, mentions.c.in_reply_to,
+    sources.c.name.label("source"),
 )
 
 
@@ -107,7 +108,7 @@ def _pending(row) -> Pending:
         "id": m["mention_id"], "url": m["url"], "title": m["title"], "text": m["text"],
         "author": m["author_name"], "author_handle": m["author_handle"], "source": m["source"],
         "platform": m["platform"], "lang": m["lang"], "label": m["label"], "score": m["score"],
-        "question": m["question"], "published_at": m["published_at"],
+        "question": m["question"], "published_at": m["published_at"], "in_reply_to": m["in_reply_to"],
     }
     return Pending(m["id"], m["delivery_id"], m["sink"], m["department"], m["priority"], m["rule"], m["attempts"], mention)
 
