@@ -135,3 +135,45 @@ def test_config_path_from_environment(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path.parent)
     result = CliRunner().invoke(cli, ["check-config"])
     assert result.exit_code == 0 and result.output == "ok\n"
+
+
+def test_routing_mistakes_are_named(tmp_path):
+    path = write_config(tmp_path, """
+[[departments]]
+name = "press"
+digest = "every day"
+
+[[sinks]]
+name = "mail"
+type = "email"
+smtp = "smtp://mail.example.org"
+
+[[sinks]]
+name = "hook"
+type = "webhook"
+
+[[routes]]
+name = "broken"
+match = { label = "angry", query = "(a OR b", colour = "red" }
+department = "press"
+priority = "urgent"
+
+[[queries]]
+name = "bad"
+query = "a OR"
+
+[alerts]
+timezone = "Mars/Olympus"
+""")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    problems = err.value.problems
+    assert any(p.startswith('config.toml: departments[0].digest: "every day" is not a cron expression') for p in problems)
+    assert "config.toml: sinks[0]: an email sink needs from, to" in problems
+    assert any(p.startswith("config.toml: sinks[1]: a webhook sink needs url, or url_env") for p in problems)
+    assert 'config.toml: routes[0].match.query: missing ")"' in problems
+    assert 'config.toml: routes[0].match.label: unknown label "angry"; use praise, criticism or neutral' in problems
+    assert any(p.startswith("config.toml: routes[0].match.colour: unknown key") for p in problems)
+    assert any(p.startswith("config.toml: routes[0].priority:") for p in problems)
+    assert "config.toml: queries[0].query: the query ends where a term was expected" in problems
+    assert 'config.toml: alerts.timezone: unknown time zone "Mars/Olympus"; use a name such as "Europe/Stockholm"' in problems

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -189,8 +190,18 @@ class SinkConfig(_Strict):
 StrList = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
 
 
+def _valid_query(value: str) -> str:
+    from listener.matching import Query
+
+    Query.parse(value)
+    return value
+
+
+QueryText = Annotated[str, AfterValidator(_valid_query)]
+
+
 class MatchConfig(_Strict):
-    query: str | None = None
+    query: QueryText | None = None
     label: StrList | None = None
     lang: StrList | None = None
     source: StrList | None = None
@@ -198,15 +209,6 @@ class MatchConfig(_Strict):
     author: StrList | None = None
     campaign: StrList | None = None
     question: bool | None = None
-
-    @field_validator("query")
-    @classmethod
-    def _parses(cls, value: str | None) -> str | None:
-        from listener.matching import Query
-
-        if value is not None:
-            Query.parse(value)
-        return value
 
     @field_validator("label")
     @classmethod
@@ -229,18 +231,14 @@ class RouteConfig(_Strict):
 
 class QueryConfig(_Strict):
     name: str = Field(min_length=1)
-    query: str
-
-    _parses = field_validator("query")(MatchConfig._parses.__func__)
+    query: QueryText
 
 
 class CampaignConfig(_Strict):
     name: str = Field(min_length=1)
-    query: str
+    query: QueryText
     start: datetime | date | None = None
     end: datetime | date | None = None
-
-    _parses = field_validator("query")(MatchConfig._parses.__func__)
 
 
 class SourceConfig(BaseModel):
