@@ -122,3 +122,15 @@ def test_normalise_clamps_the_future_and_fills_missing_times():
     assert [m.published_at for m in out] == [NOW, NOW]
     assert out[0].label is None and out[0].lang is None  # classify is a later stage
     assert len(dedupe(out + out)) == 2
+
+
+def test_a_repoll_classifies_only_what_is_new(engine, monkeypatch):
+    from listener import pipeline
+
+    states = add_sources(engine, "a")
+    classified = []
+    real = pipeline.classify
+    monkeypatch.setattr(pipeline, "classify", lambda batch, lang=None: classified.append(len(batch)) or real(batch, lang))
+    process(engine, SourceRef(states["a"].id, "a"), [item(1), item(2)], NOW)
+    process(engine, SourceRef(states["a"].id, "a"), [item(1), item(2), item(3)], NOW)
+    assert classified == [2, 1]

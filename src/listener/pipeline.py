@@ -45,7 +45,9 @@ def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datet
             router: Router | None = None) -> BatchResult:
     router = router or Router()
     batch = normalise(items, source.name, now)
-    batch = dedupe(batch)
+    with engine.connect() as conn:
+        known = mention_store.known(conn, source.id, [m.external_id for m in batch])
+    batch = dedupe(batch, known)
     batch = classify(batch, source.lang)
     batch = match(batch, router, source.require_match)
     batch = route(batch, router)
@@ -75,9 +77,10 @@ def normalise(items: Sequence[Item], source: str, now: datetime) -> list[Mention
     ]
 
 
-def dedupe(batch: Sequence[Mention]) -> list[Mention]:
-    """The first of each external id in the batch; feeds do repeat entries."""
-    seen: set[str] = set()
+def dedupe(batch: Sequence[Mention], known: set[str] | frozenset[str] = frozenset()) -> list[Mention]:
+    """The first of each external id in the batch that the store does not have yet: a feed
+    repeats its last 10-50 entries at every poll, and they need no classifying again."""
+    seen: set[str] = set(known)
     out = []
     for mention in batch:
         if mention.external_id not in seen:

@@ -39,6 +39,15 @@ def insert(conn: Connection, source_id: int, batch: Sequence[Mention]) -> dict[i
     return {row.id: by_external_id[row.external_id] for row in rows}
 
 
+def known(conn: Connection, source_id: int, external_ids: Sequence[str]) -> set[str]:
+    """Which of these external ids the source's mentions already have."""
+    if not external_ids:
+        return set()
+    q = select(mentions.c.external_id).where(mentions.c.source_id == source_id,
+                                             mentions.c.external_id.in_(list(set(external_ids))))
+    return set(conn.execute(q).scalars())
+
+
 def _row(source_id: int, m: Mention) -> dict:
     return {
         "source_id": source_id,
