@@ -12,7 +12,7 @@ import asyncio
 import random
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from listener import pipeline
 from listener.alerts.worker import Deliverer
+from listener.clock import Clock, utcnow
 from listener.config import Config, SchedulerConfig
 from listener.connector import PollContext, registry
 from listener.http import HttpClient, RetryLater, Validators
@@ -30,14 +31,9 @@ from listener.logs import get_logger
 from listener.routing import Router
 from listener.store import sources as source_store
 
-Clock = Callable[[], datetime]
 SHUTDOWN_GRACE = 8.0
 MIN_SILENCE = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def jittered(delay: timedelta, jitter: float, rng: random.Random) -> timedelta:

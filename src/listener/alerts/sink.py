@@ -66,7 +66,7 @@ class HttpSink:
         import json
 
         content = json.dumps(payload, ensure_ascii=False).encode()
-        await post(self.http, self.url(), content, headers or {}, f"sink {self.name}")
+        await post(self.http, self.url(), content, headers or {}, f"sink {self.name}", self.config.timeout.total_seconds())
 
 
 def make_sink(config: SinkConfig, http) -> Sink:
@@ -83,14 +83,15 @@ def make_sink(config: SinkConfig, http) -> Sink:
     return kinds[config.type]()
 
 
-async def post(client, url: str, content: bytes, headers: dict[str, str], what: str) -> None:
+async def post(client, url: str, content: bytes, headers: dict[str, str], what: str, timeout: float = 20.0) -> None:
     """POST a payload; 5xx, 429 and timeouts are worth retrying, other 4xx are not."""
     import httpx
 
     from listener.http import parse_retry_after
 
     try:
-        response = await client.post(url, content=content, headers={"Content-Type": "application/json", **headers})
+        response = await client.post(url, content=content, timeout=timeout,
+                                     headers={"Content-Type": "application/json", **headers})
     except httpx.TimeoutException:
         raise DeliveryError(f"{what}: timed out") from None
     except httpx.HTTPError as exc:

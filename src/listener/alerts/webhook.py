@@ -46,4 +46,4 @@ class WebhookSink(HttpSink):
             headers = {"X-Listener-Delivery": alert.delivery_id, "X-Listener-Timestamp": timestamp}
             if key:
                 headers["X-Listener-Signature"] = sign(key, timestamp, content)
-            await post(self.http, url, content, headers, f"sink {self.name}")
+            await post(self.http, url, content, headers, f"sink {self.name}", self.config.timeout.total_seconds())

@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import Engine
 
 from listener.alerts.sink import DeliveryError, Sink, make_sink
+from listener.clock import Clock, utcnow
 from listener.config import Config
 from listener.logs import get_logger
 from listener.store import routing as routing_store
 from listener.store.routing import Pending
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Deliverer:
-    def __init__(self, config: Config, engine: Engine, clock: Callable[[], datetime] = utcnow,
-                 sinks: dict[str, Sink] | None = None):
+    def __init__(self, config: Config, engine: Engine, clock: Clock = utcnow):
         self.config = config
         self.policy = config.alerts
         self.engine = engine
@@ -39,7 +35,7 @@ class Deliverer:
             headers={"User-Agent": config.http.user_agent.replace("{version}", _version())},
             follow_redirects=False,
         )
-        self.sinks = sinks if sinks is not None else {s.name: make_sink(s, self.http) for s in config.sinks}
+        self.sinks: dict[str, Sink] = {s.name: make_sink(s, self.http) for s in config.sinks}
         self.timeouts = {s.name: s.timeout.total_seconds() for s in config.sinks}
         self.rng = random.Random()
 
