@@ -159,3 +159,8 @@ def test_a_polled_danish_blog_is_stored_with_language_and_label(tmp_path, server
 
     result = run("reclassify", "--since", "2026-01-01")
     assert result.exit_code == 0 and result.stdout == "reclassified 2 mentions\n"
+
+
+def test_stretched_words_count_as_emphasis():
+    assert classify("It was sooo goooood", "en").score > classify("It was good", "en").score > 0
+    assert classify("Grymmmt bra!!", "sv").label == Label.PRAISE

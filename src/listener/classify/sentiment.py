@@ -28,6 +28,7 @@ _CAPS = 0.733
 _EXCLAIM = 0.292
 
 _MODIFIERS = re.compile("[\U0001F3FB-\U0001F3FF\uFE0F\u200D]")
+_STRETCHED = re.compile(r"(\w)\1{2,}")
 _SENTENCES = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
@@ -168,6 +169,12 @@ def _valence(word: str, lang: str) -> float:
     value = lex.get(word)
     if value is not None:
         return value
+    if _STRETCHED.search(word):  # "sooo goood", "grymmmt": the stretch is emphasis
+        for squeezed in (_STRETCHED.sub(r"\1\1", word), _STRETCHED.sub(r"\1", word)):
+            value = _valence(squeezed, lang)
+            if value:
+                return value + math.copysign(_BOOST, value)
+        return 0.0
     for suffix in rules.SUFFIXES[lang]:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             value = lex.get(word[: -len(suffix)])
