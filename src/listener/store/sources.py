@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from listener.config import Source
 from listener.store.tables import sources
@@ -150,7 +150,7 @@ def record_failure(conn: Connection, state: SourceState, *, now: datetime, next_
                    error: str) -> None:
     conn.execute(
         update(sources)
-        .where(and_(sources.c.id == state.id))
+        .where(sources.c.id == state.id)
         .values(
             failures=sources.c.failures + 1,
             last_error=error[:2000],
