@@ -129,11 +129,12 @@ def measure(fn, feeds, engine, source_id) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=40, help="feeds of 50 items each (default 40)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each variant; the best counts (default 3)")
     args = parser.parse_args()
     rng = random.Random(42)
     feeds = [feed(n, rng) for n in range(args.feeds)]
     size = sum(map(len, feeds)) / (50 * len(feeds))
-    print(f"{len(feeds)} feeds x 50 items, {size / 1024:.1f} KB of feed per item")
+    print(f"{len(feeds)} feeds x 50 items, {size / 1024:.1f} KB of feed per item; best of {args.repeat} runs each")
     runs = (
         ("naive: feedparser defaults + ORM commit per row", naive),
         ("listener: parse, normalise, dedupe, store", ours_stages),
@@ -143,11 +144,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rates = []
         for n, (name, fn) in enumerate(runs):
-            engine, source_id = fresh_store(Path(tmp), f"run{n}")
-            stored, seconds = measure(fn, feeds, engine, source_id)
-            engine.dispose()
-            rates.append(stored / seconds)
-            print(f"{name:50s} {stored:6d} rows in {seconds:6.2f} s = {stored / seconds:8,.0f} mentions/s")
+            best = None
+            for attempt in range(args.repeat):  # best of N: a shared machine only ever slows a run down
+                engine, source_id = fresh_store(Path(tmp), f"run{n}-{attempt}")
+                stored, seconds = measure(fn, feeds, engine, source_id)
+                engine.dispose()
+                best = min(best or seconds, seconds)
+            rates.append(stored / best)
+            print(f"{name:50s} {stored:6d} rows in {best:6.2f} s = {stored / best:8,.0f} mentions/s")
     print(f"ratio, stages: {rates[1] / rates[0]:.1f}x the naive baseline (target >= 10x)")
     print(f"ratio, whole pipeline: {rates[3] / rates[2]:.1f}x the naive baseline with TextBlob")
 

@@ -49,8 +49,7 @@ def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datet
         known = mention_store.known(conn, source.id, [m.external_id for m in batch])
     batch = dedupe(batch, known)
     batch = classify(batch, source.lang)
-    batch = match(batch, router, source.require_match)
-    batch = route(batch, router)
+    batch = route(batch, router, source.require_match)
     new, alerts = store(engine, source.id, batch, router, now)
     return BatchResult(seen=len(items), new_ids=list(new), alerts=alerts)
 
@@ -101,20 +100,18 @@ def classification(title: str, text: str, lang: str | None = None) -> dict:
     return {"lang": result.lang, "label": result.label, "score": result.score, "question": result.question}
 
 
-def match(batch: Sequence[Mention], router: Router, require_match: bool = False) -> list[Mention]:
-    """Tag each mention with the tracked queries and campaigns it matches; a source that
-    requires a match keeps only mentions that match a tracked query."""
+def route(batch: Sequence[Mention], router: Router, require_match: bool = False) -> list[Mention]:
+    """Tag each mention with the tracked queries and campaigns it matches, then send it to its
+    departments. A source that requires a match keeps only mentions matching a tracked query."""
     out = []
     for mention in batch:
-        queries, campaigns = router.tag(mention, mention_text(mention))
+        text = mention_text(mention) if router.reads_text else None
+        queries, campaigns = router.tag(mention, text)
         if require_match and not queries:
             continue
-        out.append(replace(mention, queries=queries, campaigns=campaigns))
+        tagged = replace(mention, queries=queries, campaigns=campaigns)
+        out.append(replace(tagged, routes=router.route(tagged, text)))
     return out
-
-
-def route(batch: Sequence[Mention], router: Router) -> list[Mention]:
-    return [replace(m, routes=router.route(m, mention_text(m))) for m in batch]
 
 
 def store(engine: Engine, source_id: int, batch: Sequence[Mention], router: Router | None = None,

@@ -7,6 +7,7 @@ a mention no rule takes goes to the default department. Every decision names its
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 
@@ -110,13 +111,18 @@ class Router:
             campaigns=tuple(_campaign(c) for c in config.campaigns),
         )
 
-    def tag(self, mention: Mention, text: Text) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    @functools.cached_property
+    def reads_text(self) -> bool:
+        """Whether any query, campaign or rule looks at the words; if none does, they are not read."""
+        return bool(self.queries or self.campaigns or any(r.match.query for r in self.rules))
+
+    def tag(self, mention: Mention, text: Text | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The tracked queries and the campaigns a mention matches."""
         queries = tuple(name for name, query in self.queries if query.matches(text))
         campaigns = tuple(c.name for c in self.campaigns if c.tags(text, mention.published_at))
         return queries, campaigns
 
-    def route(self, mention: Mention, text: Text) -> tuple[Route, ...]:
+    def route(self, mention: Mention, text: Text | None) -> tuple[Route, ...]:
         routes: list[Route] = []
         for rule in self.rules:
             if rule.match.matches(mention, text):

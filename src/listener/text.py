@@ -30,12 +30,14 @@ def html_to_text(markup: str) -> str:
         return ""
     if "<" in markup:
         markup = _INVISIBLE.sub(" ", markup)
-        markup = _COMMENT.sub(" ", markup)
+        if "<!" in markup or "]]>" in markup:
+            markup = _COMMENT.sub(" ", markup)
         markup = _BLOCK.sub("\n", markup)
         markup = _TAG.sub("", markup)
     if "&" in markup:
+        escaped_tags = "&lt;" in markup  # escaped HTML inside HTML, as WordPress and some JSON feeds send
         markup = html.unescape(markup)
-        if _TAG.search(markup):  # escaped HTML inside HTML, as WordPress and some JSON feeds send
+        if escaped_tags and _TAG.search(markup):
             markup = _TAG.sub("", _BLOCK.sub("\n", markup))
     return normalise_space(markup)[:MAX_TEXT]
 
