@@ -111,3 +111,11 @@ def test_connectors_self_describe():
 def test_db_upgrade(setup):
     result = setup("db", "upgrade")
     assert result.exit_code == 0 and result.stdout == "schema at revision 0003\n"
+
+
+def test_poll_refuses_a_disabled_source(tmp_path, db_url):
+    path = write_config(tmp_path, '[[sources]]\nname = "off"\nconnector = "rss"\nurl = "http://127.0.0.1:9/"\nenabled = false\n', db_url)
+    result = CliRunner().invoke(cli, ["-c", str(path), "poll", "--source", "off"])
+    assert result.exit_code == 2 and 'source "off" has enabled = false in config.toml' in result.output
+    result = CliRunner().invoke(cli, ["-c", str(path), "poll"])
+    assert result.exit_code == 1 and "no enabled sources" in result.output

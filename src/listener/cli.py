@@ -106,9 +106,13 @@ def poll(ctx: Context, names: tuple[str, ...]) -> None:
     ctx.log_level = ctx.log_level or "warning"  # the summary lines are the output
     config = ctx.config
     try:
-        wanted = [config.source(n).name for n in names] or [s.name for s in config.sources if s.enabled]
+        named = [config.source(n) for n in names]
     except ConfigError as exc:
         raise click.UsageError(exc.problems[0]) from None
+    for source in named:
+        if not source.enabled:
+            raise click.UsageError(f'source "{source.name}" has enabled = false in {config.path.name}')
+    wanted = [s.name for s in named] or [s.name for s in config.sources if s.enabled]
     if not wanted:
         raise click.ClickException("no enabled sources in the config; add a [[sources]] table")
     engine = ctx.engine()
@@ -183,8 +187,11 @@ def mentions(ctx: Context, since, source, lang, label, search, limit, fmt) -> No
     """What was said, where and when: stored mentions, newest first."""
     from listener.store import mentions as mention_store
 
+    from listener.classify.language import normalise
+
     f = mention_store.MentionFilter(
-        since=_since(since) if since else None, source=source, lang=lang, label=label, search=search, limit=limit
+        since=_since(since) if since else None, source=source, lang=normalise(lang), label=label, search=search,
+        limit=limit,
     )
     engine = ctx.engine()
     with engine.connect() as conn:
