@@ -18,6 +18,7 @@ from listener.config import (
     QueryConfig,
     RouteConfig,
 )
+from listener.classify.language import normalise
 from listener.domain import Mention, Priority, Route
 from listener.matching import Campaign, Query, Text
 
@@ -25,50 +26,102 @@ DEFAULT_RULE = "default"
 
 
 @dataclass(frozen=True)
+class _QueryHolds:
+    query: Query
+
+    def holds(self, mention: Mention, text: Text | None) -> bool:
+        return text is not None and self.query.matches(text)
+
+    def describe(self, mention: Mention) -> str:
+        return f"query {self.query.source!r}"
+
+
+@dataclass(frozen=True)
+class _FieldIn:
+    key: str
+    wanted: frozenset[str]
+
+    def value(self, mention: Mention) -> str:
+        actual = getattr(mention, self.key)
+        return str(actual).casefold() if actual is not None else ""
+
+    def holds(self, mention: Mention, text: Text | None) -> bool:
+        return self.value(mention) in self.wanted
+
+    def describe(self, mention: Mention) -> str:
+        return f"{self.key} in {sorted(self.wanted)} (is {self.value(mention) or 'unset'!r})"
+
+
+@dataclass(frozen=True)
+class _AuthorIn:
+    wanted: frozenset[str]
+
+    def holds(self, mention: Mention, text: Text | None) -> bool:
+        return bool({mention.author.name.casefold(), mention.author.handle.casefold()} & self.wanted)
+
+    def describe(self, mention: Mention) -> str:
+        return f"author in {sorted(self.wanted)} (is {mention.author.name!r} {mention.author.handle!r})"
+
+
+@dataclass(frozen=True)
+class _CampaignIn:
+    wanted: frozenset[str]
+
+    def holds(self, mention: Mention, text: Text | None) -> bool:
+        return bool({c.casefold() for c in mention.campaigns} & self.wanted)
+
+    def describe(self, mention: Mention) -> str:
+        return f"campaign in {sorted(self.wanted)} (tagged {sorted(mention.campaigns)})"
+
+
+@dataclass(frozen=True)
+class _QuestionIs:
+    wanted: bool
+
+    def holds(self, mention: Mention, text: Text | None) -> bool:
+        return bool(mention.question) == self.wanted
+
+    def describe(self, mention: Mention) -> str:
+        return f"question is {self.wanted} (is {bool(mention.question)})"
+
+
+@dataclass(frozen=True)
 class Match:
-    query: Query | None = None
-    label: frozenset[str] | None = None
-    lang: frozenset[str] | None = None
-    source: frozenset[str] | None = None
-    platform: frozenset[str] | None = None
-    author: frozenset[str] | None = None
-    campaign: frozenset[str] | None = None
-    question: bool | None = None
+    """Every condition a rule's ``match`` sets; all must hold."""
+
+    conditions_: tuple = ()
 
     @classmethod
     def from_config(cls, m: MatchConfig) -> Match:
-        def lower(values: list[str] | None) -> frozenset[str] | None:
-            return frozenset(v.casefold() for v in values) if values is not None else None
+        def folded(values: list[str] | None) -> frozenset[str]:
+            return frozenset(v.casefold() for v in values or ())
 
-        return cls(
-            query=Query.parse(m.query) if m.query else None,
-            label=lower(m.label), lang=lower(m.lang), source=lower(m.source), platform=lower(m.platform),
-            author=lower(m.author), campaign=lower(m.campaign), question=m.question,
-        )
+        conditions: list = []
+        if m.query:
+            conditions.append(_QueryHolds(Query.parse(m.query)))
+        if m.lang is not None:
+            conditions.append(_FieldIn("lang", frozenset(normalise(v) for v in m.lang)))
+        for key in ("label", "source", "platform"):
+            if getattr(m, key) is not None:
+                conditions.append(_FieldIn(key, folded(getattr(m, key))))
+        if m.author is not None:
+            conditions.append(_AuthorIn(folded(m.author)))
+        if m.campaign is not None:
+            conditions.append(_CampaignIn(folded(m.campaign)))
+        if m.question is not None:
+            conditions.append(_QuestionIs(m.question))
+        return cls(tuple(conditions))
 
-    def conditions(self, mention: Mention, text: Text) -> list[tuple[str, bool]]:
-        """Each condition this rule sets, described, with whether the mention meets it."""
-        out = []
-        if self.query is not None:
-            out.append((f"query {self.query.source!r}", self.query.matches(text)))
-        for key, actual in (("label", mention.label), ("lang", mention.lang), ("source", mention.source),
-                            ("platform", mention.platform)):
-            wanted = getattr(self, key)
-            if wanted is not None:
-                value = (str(actual) if actual is not None else "").casefold()
-                out.append((f"{key} in {sorted(wanted)} (is {value or 'unset'!r})", value in wanted))
-        if self.author is not None:
-            names = {mention.author.name.casefold(), mention.author.handle.casefold()} - {""}
-            out.append((f"author in {sorted(self.author)}", bool(names & self.author)))
-        if self.campaign is not None:
-            tagged = {c.casefold() for c in mention.campaigns}
-            out.append((f"campaign in {sorted(self.campaign)} (tagged {sorted(tagged)})", bool(tagged & self.campaign)))
-        if self.question is not None:
-            out.append((f"question is {self.question}", bool(mention.question) == self.question))
-        return out
+    @property
+    def reads_text(self) -> bool:
+        return any(isinstance(c, _QueryHolds) for c in self.conditions_)
 
-    def matches(self, mention: Mention, text: Text) -> bool:
-        return all(ok for _, ok in self.conditions(mention, text))
+    def matches(self, mention: Mention, text: Text | None) -> bool:
+        return all(c.holds(mention, text) for c in self.conditions_)
+
+    def conditions(self, mention: Mention, text: Text | None) -> list[tuple[str, bool]]:
+        """Each condition described, with whether the mention meets it (for ``route --explain``)."""
+        return [(c.describe(mention), c.holds(mention, text)) for c in self.conditions_]
 
 
 @dataclass(frozen=True)
@@ -114,7 +167,7 @@ class Router:
     @functools.cached_property
     def reads_text(self) -> bool:
         """Whether any query, campaign or rule looks at the words; if none does, they are not read."""
-        return bool(self.queries or self.campaigns or any(r.match.query for r in self.rules))
+        return bool(self.queries or self.campaigns or any(r.match.reads_text for r in self.rules))
 
     def tag(self, mention: Mention, text: Text | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The tracked queries and the campaigns a mention matches."""
