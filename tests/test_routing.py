@@ -3,11 +3,11 @@
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from conftest import write_config
+
 from listener.config import load_config
 from listener.domain import Author, Label, Mention, Priority, Route
 from listener.routing import Router, mention_text
-
-from conftest import write_config
 
 RULES = """
 [routing]

@@ -185,9 +185,8 @@ def _state_word(s) -> str:
 @pass_ctx
 def mentions(ctx: Context, since, source, lang, label, search, limit, fmt) -> None:
     """What was said, where and when: stored mentions, newest first."""
-    from listener.store import mentions as mention_store
-
     from listener.classify.language import normalise
+    from listener.store import mentions as mention_store
 
     f = mention_store.MentionFilter(
         since=_since(since) if since else None, source=source, lang=normalise(lang), label=label, search=search,

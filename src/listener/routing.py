@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 
+from listener.classify.language import normalise
 from listener.config import (
     CampaignConfig,
     Config,
@@ -18,7 +19,6 @@ from listener.config import (
     QueryConfig,
     RouteConfig,
 )
-from listener.classify.language import normalise
 from listener.domain import Mention, Priority, Route
 from listener.matching import Campaign, Query, Text
 
