@@ -21,6 +21,17 @@ def start(config: Path) -> subprocess.Popen:
     )
 
 
+def stop(proc: subprocess.Popen, sig: int) -> tuple[str, float]:
+    """Signal the daemon and wait for it; returns its log and how long it took to exit."""
+    try:
+        proc.send_signal(sig)
+        started = time.monotonic()
+        _, err = proc.communicate(timeout=12)
+        return err, time.monotonic() - started
+    finally:
+        proc.kill()
+
+
 def wait_for_mentions(db: Path, n: int, proc: subprocess.Popen, timeout: float = 20) -> int:
     engine = create_engine(f"sqlite:///{db}")
     deadline = time.monotonic() + timeout
@@ -62,15 +73,10 @@ interval = "1m"
 def test_run_polls_and_stops_cleanly_on_sigterm(tmp_path, server):
     config = config_for(tmp_path, server)
     proc = start(config)
-    try:
-        assert wait_for_mentions(tmp_path / "listener.db", 10, proc) == 10
-        proc.send_signal(signal.SIGTERM)
-        started = time.monotonic()
-        _, err = proc.communicate(timeout=10)
-    finally:
-        proc.kill()
+    assert wait_for_mentions(tmp_path / "listener.db", 10, proc) == 10
+    err, seconds = stop(proc, signal.SIGTERM)
     assert proc.returncode == 0, err
-    assert time.monotonic() - started < 10
+    assert seconds < 10
     events = [json.loads(line)["event"] for line in err.splitlines() if line.startswith("{")]
     assert events[0] == "daemon.started" and "poll.done" in events and events[-1] == "daemon.stopped"
     ua = server.received("/blog")[0].headers["user-agent"]
@@ -87,18 +93,13 @@ url = "{server.url('/hang')}"
 interval = "1m"
 """)
     proc = start(config)
-    try:
-        assert wait_for_mentions(tmp_path / "listener.db", 10, proc) == 10
-        deadline = time.monotonic() + 10
-        while not server.received("/hang") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
-        started = time.monotonic()
-        _, err = proc.communicate(timeout=12)
-    finally:
-        proc.kill()
+    assert wait_for_mentions(tmp_path / "listener.db", 10, proc) == 10
+    deadline = time.monotonic() + 10
+    while not server.received("/hang") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    err, seconds = stop(proc, signal.SIGINT)
     assert proc.returncode == 0, err
-    assert time.monotonic() - started < 10
+    assert seconds < 10
     assert "daemon.cancelled_polls" in err
     engine = create_engine(f"sqlite:///{tmp_path / 'listener.db'}")
     with engine.connect() as conn:
