@@ -8,28 +8,38 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import write_config
 from sqlalchemy import create_engine, text
 
 LISTENER = [sys.executable, "-m", "listener"]
 
 
-def start(config: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [*LISTENER, "-c", str(config), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+@pytest.fixture
+def start():
+    """Starts `listener run`; whatever a failing test leaves running is killed afterwards."""
+    started: list[subprocess.Popen] = []
+
+    def run(config: Path) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [*LISTENER, "-c", str(config), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        started.append(proc)
+        return proc
+
+    yield run
+    for proc in started:
+        proc.kill()
+        proc.wait()
 
 
 def stop(proc: subprocess.Popen, sig: int) -> tuple[str, float]:
     """Signal the daemon and wait for it; returns its log and how long it took to exit."""
-    try:
-        proc.send_signal(sig)
-        started = time.monotonic()
-        _, err = proc.communicate(timeout=12)
-        return err, time.monotonic() - started
-    finally:
-        proc.kill()
+    proc.send_signal(sig)
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=12)
+    return err, time.monotonic() - started
 
 
 def wait_for_mentions(db: Path, n: int, proc: subprocess.Popen, timeout: float = 20) -> int:
@@ -70,7 +80,7 @@ interval = "1m"
 """)
 
 
-def test_run_polls_and_stops_cleanly_on_sigterm(tmp_path, server):
+def test_run_polls_and_stops_cleanly_on_sigterm(tmp_path, server, start):
     config = config_for(tmp_path, server)
     proc = start(config)
     assert wait_for_mentions(tmp_path / "listener.db", 10, proc) == 10
@@ -83,7 +93,7 @@ def test_run_polls_and_stops_cleanly_on_sigterm(tmp_path, server):
     assert ua.startswith("listener/")
 
 
-def test_sigint_with_a_poll_in_flight_still_exits_within_ten_seconds(tmp_path, server):
+def test_sigint_with_a_poll_in_flight_still_exits_within_ten_seconds(tmp_path, server, start):
     server.add("/hang", mode="hang")
     config = config_for(tmp_path, server, f"""
 [[sources]]
