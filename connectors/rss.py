@@ -16,7 +16,7 @@ import fastfeedparser
 
 from listener.connector import NoOptions, PollContext, PollResult
 from listener.domain import Author, Item
-from listener.text import html_to_text, normalise_space
+from listener.text import describe, html_to_text, normalise_space
 
 
 class FeedError(ValueError):
@@ -67,7 +67,7 @@ def parse_feed(body: bytes, charset: str | None = None) -> list[Item]:
     try:
         parsed = fastfeedparser.parse(_as_utf8(body, charset))
     except Exception as exc:  # the parser's errors are plain ValueErrors with useful text
-        raise FeedError(f"not a readable feed: {_first_line(exc)}") from None
+        raise FeedError(f"not a readable feed: {describe(exc, 200)}") from None
     platform = _platform(parsed.get("feed", {}))
     items = []
     for entry in parsed.get("entries", []):
@@ -148,7 +148,3 @@ def _platform(feed: dict) -> str:
         if needle in hints:
             return platform
     return "web"
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

@@ -21,6 +21,7 @@ from listener.config import (
     parse_duration,
     resolve_path,
 )
+from listener.text import describe, one_line, strip_controls
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,7 +53,7 @@ class Context:
         try:
             upgrade(engine)
         except Exception as exc:
-            raise click.ClickException(f"cannot open the store at [store] url: {_first_line(exc)}") from None
+            raise click.ClickException(f"cannot open the store at [store] url: {describe(exc)}") from None
         return engine
 
 
@@ -126,7 +127,7 @@ def poll(ctx: Context, names: tuple[str, ...]) -> None:
 
     busy, outcomes, sent = asyncio.run(main())
     for outcome in outcomes:
-        click.echo(_clean(outcome.summary()))
+        click.echo(strip_controls(outcome.summary()))
     for name in busy:
         click.echo(f"{name}: skipped: another listener is polling it right now")
     if sent or ctx.config.sinks:
@@ -317,7 +318,7 @@ def route(ctx: Context, mention_id: int | None, dry_run: bool, since: str) -> No
         else:
             lines = dry_run_report(router, routing_store.load_mentions(conn, since=_since(since)))
     for line in lines:
-        click.echo(_clean(line))
+        click.echo(strip_controls(line))
 
 
 @cli.command()
@@ -437,17 +438,10 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def _cell(value: Any, width: int) -> str:
-    text = _clean("" if value is None else str(value)).replace("\n", " ")
+    text = one_line("" if value is None else str(value))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _clean(text: str) -> str:
-    """No terminal control sequences from text that strangers wrote."""
-    return "".join(ch for ch in text if ch == "\n" or (ch >= " " and ch != "\x7f" and not "\x80" <= ch <= "\x9f"))
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
 from listener.routing import Router
 from listener.store import sources as source_store
+from listener.text import describe
 
 SHUTDOWN_GRACE = 8.0
 MIN_SILENCE = timedelta(days=1)
@@ -160,7 +161,7 @@ class Poller:
         delay = jittered(backoff(failures, state.interval, self.policy.max_backoff), self.policy.jitter, self.rng)
         if isinstance(exc, RetryLater) and exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER))
-        error = _describe(exc)
+        error = describe(exc)
         next_at = now + delay
         with self.engine.begin() as conn:
             source_store.record_failure(conn, state, now=now, next_poll_at=next_at, error=error)
@@ -178,11 +179,6 @@ def _with_new(state: source_store.SourceState, now: datetime, new: int) -> sourc
     return replace(
         state, last_new_at=now, first_new_at=state.first_new_at or now, polls_with_new=state.polls_with_new + 1
     )
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return text or type(exc).__name__
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -256,7 +252,7 @@ class Daemon:
         try:
             due = self.poller.claim(limit=room)
         except Exception as exc:  # the database is away; try again next tick
-            self.log.error("tick.failed", error=_describe(exc))
+            self.log.error("tick.failed", error=describe(exc))
             return
         for state in due:
             task = asyncio.create_task(self.poller.poll(state), name=f"poll:{state.name}")
@@ -268,7 +264,7 @@ class Daemon:
         lease runs out and the source is polled again."""
         self.in_flight.pop(source_id, None)
         if not task.cancelled() and task.exception() is not None:
-            self.log.error("poll.crashed", source=name, error=_describe(task.exception()))
+            self.log.error("poll.crashed", source=name, error=describe(task.exception()))
 
     async def _drain(self) -> None:
         tasks = list(self.in_flight.values())

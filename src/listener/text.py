@@ -43,10 +43,26 @@ def html_to_text(markup: str) -> str:
 
 
 def normalise_space(text: str) -> str:
-    """One space between words, one line break between lines, no control or direction characters
-    (a right-to-left override in a stranger's text could disguise what a reader sees)."""
-    lines = (" ".join(line.split()) for line in _INVISIBLE_CHARS.sub("", text).splitlines())
+    """One space between words, one line break between lines, no control or direction characters."""
+    lines = (" ".join(line.split()) for line in strip_controls(text).splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def strip_controls(text: str) -> str:
+    """Text without control or direction characters: terminal escapes, or a right-to-left
+    override in a stranger's text, could disguise what a reader sees. Line breaks stay."""
+    return _INVISIBLE_CHARS.sub("", text)
+
+
+def one_line(text: str) -> str:
+    """Text for a single line of output: no controls, every run of whitespace one space."""
+    return " ".join(strip_controls(text).split())
+
+
+def describe(exc: BaseException, limit: int = 300) -> str:
+    """An error in one line for a person: its message's first line, or its type if it says nothing."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:limit]
 
 
 def content_hash(title: str, text: str) -> str:

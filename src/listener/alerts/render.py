@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from listener.store.routing import Pending
+from listener.text import one_line
 
 TEXT_LIMIT = 600
 TITLE_LIMIT = 150
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _URLISH = re.compile(r"(?i)(\w)(://)|\b(www)(\.)")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<])")
 _MENTION = re.compile(r"@(?=\w)")
@@ -55,9 +55,8 @@ def card(alert: Pending) -> Card:
                 safe_url(m["url"]))
 
 
-def clean(text: str) -> str:
-    """One line of text without control or direction-override characters."""
-    return " ".join(_CONTROL.sub("", str(text)).split())
+def clean(text) -> str:
+    return one_line(str(text))
 
 
 def trim(text: str, limit: int) -> str:
