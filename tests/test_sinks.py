@@ -257,3 +257,19 @@ def test_a_comment_is_headlined_by_its_words_not_its_by_line():
     comment.mention["in_reply_to"] = "https://blogg.example.se/?p=1"
     assert card(comment).headline == "[high] criticism for customer-service: Leveransen är sen igen"
     assert card(alert(text="Leveransen är sen igen", title="Om leveranser")).headline.endswith(": Om leveranser")
+
+
+def test_a_bad_secret_url_is_not_repeated_in_the_error(monkeypatch):
+    from listener.alerts.sink import DeliveryError
+
+    monkeypatch.setenv("TEST_CHAT_URL", "http://127.0.0.1:s3cr3t/services")  # a mangled secret URL
+
+    async def go():
+        import httpx
+
+        async with httpx.AsyncClient() as http:
+            await make_sink(SinkConfig(name="c", type="slack", url_env="TEST_CHAT_URL"), http).send([alert()])
+
+    with pytest.raises(DeliveryError) as err:
+        asyncio.run(go())
+    assert "s3cr3t" not in str(err.value)

@@ -92,6 +92,8 @@ async def post(client, url: str, content: bytes, headers: dict[str, str], what: 
     try:
         response = await client.post(url, content=content, timeout=timeout,
                                      headers={"Content-Type": "application/json", **headers})
+    except httpx.InvalidURL:  # its message holds the URL, which may be the secret
+        raise DeliveryError(f"{what}: the URL is not valid; check url or url_env", permanent=True) from None
     except httpx.TimeoutException:
         raise DeliveryError(f"{what}: timed out") from None
     except httpx.HTTPError as exc:
