@@ -28,6 +28,7 @@ from listener.config import Config, SchedulerConfig
 from listener.connector import PollContext, registry
 from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
+from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import sources as source_store
 from listener.text import describe
@@ -37,16 +38,11 @@ MIN_SILENCE = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
 
 
-def jittered(delay: timedelta, jitter: float, rng: random.Random) -> timedelta:
-    return delay * (1 + rng.uniform(-jitter, jitter))
-
-
 def backoff(failures: int, interval: timedelta, cap: timedelta) -> timedelta:
     """Delay before retry number ``failures``: a quarter interval (at least 30 s), doubling each
     time, never more than the cap (or the interval itself, if that is longer). A source is never
     abandoned: a dead feed that comes back is picked up within one cap."""
-    base = max(interval / 4, timedelta(seconds=30))
-    return min(base * 2 ** min(failures - 1, 30), max(cap, interval))
+    return exponential(max(interval / 4, timedelta(seconds=30)), failures, max(cap, interval))
 
 
 def usual_gap(state: source_store.SourceState) -> timedelta | None:
@@ -159,8 +155,8 @@ class Poller:
         now = self.clock()
         failures = state.failures + 1
         delay = jittered(backoff(failures, state.interval, self.policy.max_backoff), self.policy.jitter, self.rng)
-        if isinstance(exc, RetryLater) and exc.retry_after is not None:
-            delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER))
+        if isinstance(exc, RetryLater):
+            delay = honour_retry_after(delay, exc.retry_after, MAX_RETRY_AFTER)
         error = describe(exc)
         next_at = now + delay
         with self.engine.begin() as conn:

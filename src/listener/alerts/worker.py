@@ -19,8 +19,11 @@ from listener.alerts.sink import DeliveryError, Sink, make_sink
 from listener.clock import Clock, utcnow
 from listener.config import Config
 from listener.logs import get_logger
+from listener.retry import exponential, honour_retry_after, jittered
 from listener.store import routing as routing_store
 from listener.store.routing import Pending
+
+MAX_RETRY_AFTER = timedelta(hours=1)
 
 
 class Deliverer:
@@ -106,10 +109,8 @@ class Deliverer:
     def _failed(self, alerts: Sequence[Pending], error: str, exc: DeliveryError, log) -> None:
         now = self.clock()
         attempts = min(a.attempts for a in alerts) + 1
-        delay = min(self.policy.backoff * 2 ** (attempts - 1), self.policy.max_backoff)
-        delay *= 1 + self.rng.uniform(-0.1, 0.1)
-        if exc.retry_after is not None:
-            delay = max(delay, min(exc.retry_after, timedelta(hours=1)))
+        delay = jittered(exponential(self.policy.backoff, attempts, self.policy.max_backoff), 0.1, self.rng)
+        delay = honour_retry_after(delay, exc.retry_after, MAX_RETRY_AFTER)
         max_attempts = attempts if exc.permanent else self.policy.max_attempts
         with self.engine.begin() as conn:
             routing_store.mark_failed(conn, [a.id for a in alerts], now, error, now + delay, max_attempts)
