@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, case, func, or_, select, update
+from sqlalchemy import Connection, and_, case, func, or_, select, update
 
 from listener.domain import Author, Label, Mention, Priority, Route
 from listener.routing import Router
@@ -115,34 +115,37 @@ def _pending(row) -> Pending:
 
 def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta) -> list[Pending]:
     """Lease due immediate alerts, high priority first, oldest first within a priority."""
-    ids = conn.execute(
+    due = (
         select(outbox.c.id)
-        .where(outbox.c.state == "pending", outbox.c.digest.is_(False), outbox.c.next_attempt_at <= now,
-               or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
+        .where(_claimable(now), outbox.c.digest.is_(False))
         .order_by(_PRIORITY_ORDER, outbox.c.created_at, outbox.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).scalars().all()
-    if not ids:
-        return []
-    conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(lease_until=now + lease))
-    rows = conn.execute(_pending_query().where(outbox.c.id.in_(ids)).order_by(_PRIORITY_ORDER, outbox.c.created_at, outbox.c.id))
-    return [_pending(row) for row in rows]
+    )
+    return _lease(conn, due, now, lease, (_PRIORITY_ORDER, outbox.c.created_at, outbox.c.id))
 
 
 def claim_digest(conn: Connection, department: str, now: datetime, lease: timedelta) -> list[Pending]:
-    ids = conn.execute(
+    """Lease every due digest alert of one department."""
+    due = (
         select(outbox.c.id)
         .join(departments, departments.c.id == outbox.c.department_id)
-        .where(departments.c.name == department, outbox.c.state == "pending", outbox.c.digest.is_(True),
-               outbox.c.next_attempt_at <= now, or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
-        .with_for_update(skip_locked=True)
-    ).scalars().all()
+        .where(_claimable(now), outbox.c.digest.is_(True), departments.c.name == department)
+    )
+    return _lease(conn, due, now, lease, (_PRIORITY_ORDER, mentions.c.published_at))
+
+
+def _claimable(now: datetime):
+    return and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= now,
+                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
+
+
+def _lease(conn: Connection, due, now: datetime, lease: timedelta, order) -> list[Pending]:
+    """Lease the rows ``due`` selects (skipping those another instance holds) and load them."""
+    ids = conn.execute(due.with_for_update(skip_locked=True)).scalars().all()
     if not ids:
         return []
     conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(lease_until=now + lease))
-    rows = conn.execute(_pending_query().where(outbox.c.id.in_(ids)).order_by(_PRIORITY_ORDER, mentions.c.published_at))
-    return [_pending(row) for row in rows]
+    return [_pending(row) for row in conn.execute(_pending_query().where(outbox.c.id.in_(ids)).order_by(*order))]
 
 
 def mark_sent(conn: Connection, ids: Iterable[int], now: datetime) -> None:
