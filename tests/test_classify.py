@@ -27,6 +27,18 @@ def test_language_and_label(text, lang, label):
     assert -1 <= result.score <= 1
 
 
+@pytest.mark.parametrize("text, lang", [
+    ("Appen fungerer ikke.", "no"),
+    ("Svaret kom fort.", "no"),
+    ("Kjempebra kundeservice.", "no"),
+    ("Hold da op.", "da"),
+    ("Ingen svarar i telefon.", "sv"),
+])
+def test_whole_words_tell_close_languages_apart(text, lang):
+    """Short texts whose letter n-grams alone point to a neighbouring language."""
+    assert classify(text).lang == lang
+
+
 @pytest.mark.parametrize("positive, negated, lang", [
     ("Det var bra", "Det var inte bra", "sv"),
     ("Jag gillar det", "Jag gillar inte det", "sv"),   # the negator after the verb

@@ -72,7 +72,7 @@ def test_same_text_through_two_sources_is_recognised(engine):
 
 def test_query_filters(engine):
     states = add_sources(engine, "a", "b")
-    process(engine, SourceRef(states["a"].id, "a"), [item(1, text="Leveransen var sen"), item(50, text="100% nöjd_kund")], NOW)
+    process(engine, SourceRef(states["a"].id, "a"), [item(1, text="Leveransen kom ikke frem, og ingen svarer"), item(50, text="100% nöjd_kund")], NOW)
     process(engine, SourceRef(states["b"].id, "b"), [item(2, text="Tack för hjälpen")], NOW)
     with engine.connect() as conn:
         def ids(**kw):
