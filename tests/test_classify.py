@@ -28,6 +28,16 @@ def test_language_and_label(text, lang, label):
 
 
 @pytest.mark.parametrize("text, lang", [
+    ("Nice", "en"), ("Thank you!", "en"), ("Good job", "en"),
+    ("Bra jobbat", "sv"), ("Tack för hjälpen", "sv"),
+    ("Tak for hjælpen", "da"), ("Godt klaret", "da"),
+    ("Takk for hjelpen", "no"), ("Fint", "no"),
+])
+def test_a_lone_word_of_thanks_or_praise_is_praise(text, lang):
+    assert classify(text, lang).label == Label.PRAISE
+
+
+@pytest.mark.parametrize("text, lang", [
     ("Appen fungerer ikke.", "no"),
     ("Svaret kom fort.", "no"),
     ("Kjempebra kundeservice.", "no"),

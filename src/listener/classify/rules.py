@@ -43,6 +43,21 @@ CONTRAST: dict[str, frozenset[str]] = {
     "no": frozenset({"men", "likevel", "dog", "derimot"}),
 }
 
+WHY: dict[str, frozenset[str]] = {
+    "en": frozenset({"why"}),
+    "sv": frozenset({"varför"}),
+    "da": frozenset({"hvorfor"}),
+    "no": frozenset({"hvorfor", "korfor", "kvifor"}),
+}
+
+EXCESS: dict[str, frozenset[tuple[str, ...]]] = {
+    "en": frozenset({("far", "too"), ("way", "too"), ("too", "much"), ("too", "long")}),
+    "sv": frozenset({("alltför",), ("alldeles", "för"), ("för", "mycket"), ("för", "länge")}),
+    "da": frozenset({("alt", "for"), ("altfor",), ("for", "meget"), ("for", "længe")}),
+    "no": frozenset({("altfor",), ("alt", "for"), ("for", "mye"), ("for", "lenge")}),
+}
+"""Phrases that say "too much": "alt for lang tid", "alltför dyrt", "way too slow"."""
+
 QUESTION_STARTS: dict[str, frozenset[str]] = {
     "en": frozenset("why how when where what who which can could will would is are do does did "
                     "should anyone".split()),
@@ -70,3 +85,11 @@ INTENSIFYING_PREFIXES: dict[str, tuple[str, ...]] = {
     "da": ("kæmpe", "super", "mega", "pisse", "skide", "hammer", "top"),
     "no": ("kjempe", "super", "mega", "drit", "skikkelig", "topp"),
 }
+
+NEGATING_PREFIXES: dict[str, tuple[str, ...]] = {
+    "en": ("un",),
+    "sv": ("o",),
+    "da": ("u",),
+    "no": ("u",),
+}
+"""unhelpful, otrevlig, utilfreds, uvennlig: the prefix turns a word the lexicon knows around."""

@@ -26,6 +26,8 @@ _NEGATION_SCALAR = -0.74
 _BOOST = 0.293
 _CAPS = 0.733
 _EXCLAIM = 0.292
+_REPROACH = -1.5
+_EXCESS = -1.2
 
 _MODIFIERS = re.compile("[\U0001F3FB-\U0001F3FF\uFE0F\u200D]")
 _STRETCHED = re.compile(r"(\w)\1{2,}")
@@ -84,6 +86,8 @@ class _Grammar:
     boosters: frozenset[str]
     dampeners: frozenset[str]
     contrast: frozenset[str]
+    why: frozenset[str]
+    excess: frozenset[tuple[str, ...]]
     lookahead: bool
     """Swedish, Danish and Norwegian put the negator after the verb: "jag gillar inte"."""
 
@@ -95,6 +99,8 @@ def _grammar(lang: str) -> _Grammar:
         rules.BOOSTERS.get(lang, frozenset()),
         rules.DAMPENERS.get(lang, frozenset()),
         rules.CONTRAST.get(lang, frozenset()),
+        rules.WHY.get(lang, frozenset()),
+        rules.EXCESS.get(lang, frozenset()),
         lang in ("sv", "da", "no"),
     )
 
@@ -125,7 +131,7 @@ def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
             continue
         if not scored or word in g.negators:
             continue  # "no" negates; its own lexicon valence would count the negation twice
-        value = _valence(word, lang)
+        value = _valence(word, lang) if i == 0 or not _is_name(token) else lexicon.words(lang).get(word, 0.0)
         if not value:
             continue
         sign = 1.0 if value > 0 else -1.0
@@ -146,6 +152,10 @@ def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
             value *= _NEGATION_SCALAR
         valences.append(value)
 
+    if _reproach(words, g):
+        valences.append(_REPROACH)
+    if any(tuple(words[i : i + len(phrase)]) == phrase for phrase in g.excess for i in range(len(words))):
+        valences.append(_EXCESS)
     if pivot >= 0:
         valences = [v * 0.5 for v in valences[:pivot]] + [v * 1.5 for v in valences[pivot:]]
     total = sum(valences)
@@ -153,6 +163,18 @@ def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
         total += math.copysign(min(sentence.count("!"), 4) * _EXCLAIM, total)
     compound = total / math.sqrt(total * total + 15) if total else 0.0
     return compound, _is_question(sentence, words, lang)
+
+
+def _reproach(words: list[str], g: _Grammar) -> bool:
+    """ "Why haven't you answered?", "Hvorfor svarer I ikke?": a why-question with a negation in
+    it complains, though none of its words does."""
+    return bool(words) and words[0] in g.why and not g.negators.isdisjoint(words)
+
+
+def _is_name(token: str) -> bool:
+    """A capitalised word inside a sentence is most often a name ("Brandt", "Forenede
+    Kongerige"), so it counts only if the lexicon has it as it is, never through a stem."""
+    return token[0].isupper() and not token.isupper()
 
 
 def _is_question(text: str, words: list[str], lang: str) -> bool:
@@ -185,6 +207,11 @@ def _valence(word: str, lang: str) -> float:
             rest = _valence(word[len(prefix):], lang)
             if rest:
                 return rest + math.copysign(_BOOST * 2, rest)
+    for prefix in rules.NEGATING_PREFIXES[lang]:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 4:
+            rest = lex.get(word[len(prefix):])
+            if rest:
+                return -rest
     if lang != "en" and len(word) >= 8:
         for cut in range(3, len(word) - 3):
             head = lex.get(word[cut:])
