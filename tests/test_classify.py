@@ -49,6 +49,20 @@ def test_whole_words_tell_close_languages_apart(text, lang):
     assert classify(text).lang == lang
 
 
+@pytest.mark.parametrize("text, lang, label", [
+    ("Personalet var uvenligt.", "da", Label.CRITICISM),
+    ("Personalen var ohjälpsam.", "sv", Label.CRITICISM),
+    ("Betjeningen var uhøflige.", "no", Label.CRITICISM),
+    ("Hvorfor svarer I ikke?", "da", Label.CRITICISM),
+    ("Why haven't you answered my email?", "en", Label.CRITICISM),
+    ("Det tok altfor lang tid.", "no", Label.CRITICISM),
+    ("Leveransen tog alldeles för lång tid.", "sv", Label.CRITICISM),
+])
+def test_complaints_without_a_negative_word(text, lang, label):
+    """A prefix that negates, a why-not question and "too long" complain with no word that does."""
+    assert classify(text, lang).label == label
+
+
 @pytest.mark.parametrize("positive, negated, lang", [
     ("Det var bra", "Det var inte bra", "sv"),
     ("Jag gillar det", "Jag gillar inte det", "sv"),   # the negator after the verb
@@ -77,6 +91,15 @@ def test_emoji_and_emoticons_carry_sentiment():
     assert classify("Leveransen 😍😍", "sv").label == Label.PRAISE
     assert classify("Leveransen :(", "sv").score < 0
     assert classify("Pakken kom 👍🏽", "da").score > 0  # a skin tone does not hide the emoji
+    assert classify("Pakken kom :D", "da").label == Label.PRAISE  # emoticons keep their case
+    assert classify("XOXO", "en").score == classify("xoxo", "en").score > 0
+
+
+def test_handles_links_and_names_carry_no_sentiment():
+    assert classify("@happy_customer https://example.com/great", "en").label == Label.NEUTRAL
+    assert classify("@anonymous Yaaaay!", "en").label == Label.PRAISE
+    # "Brandt" is a name, not "brand" (fire) with an inflection
+    assert classify("Advokat Jon Brandt er blevet beskikket som bisidder.", "da").label == Label.NEUTRAL
 
 
 def test_but_weighs_what_follows():

@@ -43,14 +43,14 @@ NORDIC = ("sv", "da", "no")
 BORROW = {"da": ("no",), "no": ("da",), "sv": ()}
 
 
-def _read(name: str) -> dict[str, float]:
+def _read(name: str, fold_case: bool = True) -> dict[str, float]:
     text = files("listener.classify").joinpath("lexicons", name).read_text(encoding="utf-8")
     out: dict[str, float] = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
         word, _, value = line.rpartition("\t")
-        out[word.lower()] = float(value)
+        out[word.lower() if fold_case else word] = float(value)
     return out
 
 
@@ -82,8 +82,11 @@ def words(lang: str) -> dict[str, float]:
 
 @functools.cache
 def symbols() -> dict[str, float]:
-    """Emoji and emoticons, which mean the same in every language."""
-    return {**_read("emoticons.tsv"), **_read("emoji.tsv")}
+    """Emoji and emoticons, which mean the same in every language. Emoticons keep their case:
+    ":D" laughs, ":d" is nothing; those spelled in letters only ("XOXO") also count in lower case."""
+    emoticons = _read("emoticons.tsv", fold_case=False)
+    letters = {e.lower(): v for e, v in emoticons.items() if e.isalpha()}
+    return {**letters, **emoticons, **_read("emoji.tsv")}
 
 
 @functools.cache

@@ -35,10 +35,12 @@ _SENTENCES = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
 _TOKENS = (
-    r"[^\W\d_]+(?:['’\-][^\W\d_]+)*"  # words, with inner apostrophes and hyphens
+    r"(?:https?://|www\.|@)\S+"  # links and @handles, which are skipped
+    r"|[^\W\d_]+(?:['’\-][^\W\d_]+)*"  # words, with inner apostrophes and hyphens
     r"|[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B50\u2764][\U0001F3FB-\U0001F3FF\uFE0F\u200D\u2640\u2642]*"
     r"|[!?]"
 )
+_SKIP = re.compile(r"(?:https?://|www\.|@)\S")
 _EMOTICON_HINT = re.compile(r"[:;=(<]")
 
 
@@ -120,6 +122,8 @@ def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
             pivot = len(valences)
             continue
         token = tokens[i]
+        if word[0] in "@hw" and _SKIP.match(token):
+            continue
         if not word[0].isalpha():
             symbol = symbols.get(_MODIFIERS.sub("", token))
             if symbol is not None:
@@ -131,7 +135,8 @@ def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
             continue
         if not scored or word in g.negators:
             continue  # "no" negates; its own lexicon valence would count the negation twice
-        value = _valence(word, lang) if i == 0 or not _is_name(token) else lexicon.words(lang).get(word, 0.0)
+        named = i > 0 and tokens[i - 1][0].isalpha() and _is_name(token)
+        value = lexicon.words(lang).get(word, 0.0) if named else _valence(word, lang)
         if not value:
             continue
         sign = 1.0 if value > 0 else -1.0
@@ -188,7 +193,7 @@ def _is_question(text: str, words: list[str], lang: str) -> bool:
 def _valence(word: str, lang: str) -> float:
     """A word's valence, also for inflected forms and compounds the lexicon lacks."""
     lex = lexicon.words(lang)
-    value = lex.get(word)
+    value = _inflected(word, lex, lang)
     if value is not None:
         return value
     if _STRETCHED.search(word):  # "sooo goood", "grymmmt": the stretch is emphasis
@@ -197,11 +202,6 @@ def _valence(word: str, lang: str) -> float:
             if value:
                 return value + math.copysign(_BOOST, value)
         return 0.0
-    for suffix in rules.SUFFIXES[lang]:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            value = lex.get(word[: -len(suffix)])
-            if value is not None:
-                return value
     for prefix in rules.INTENSIFYING_PREFIXES[lang]:
         if word.startswith(prefix) and len(word) - len(prefix) >= 3:
             rest = _valence(word[len(prefix):], lang)
@@ -209,7 +209,7 @@ def _valence(word: str, lang: str) -> float:
                 return rest + math.copysign(_BOOST * 2, rest)
     for prefix in rules.NEGATING_PREFIXES[lang]:
         if word.startswith(prefix) and len(word) - len(prefix) >= 4:
-            rest = lex.get(word[len(prefix):])
+            rest = _inflected(word[len(prefix):], lex, lang)
             if rest:
                 return -rest
     if lang != "en" and len(word) >= 8:
@@ -220,3 +220,16 @@ def _valence(word: str, lang: str) -> float:
     if lang != "en" and len(word) >= 4:
         return lexicon.loanwords().get(word, 0.0)
     return 0.0
+
+
+def _inflected(word: str, lex: dict[str, float], lang: str) -> float | None:
+    """The word as the lexicon has it, or with an inflectional ending taken off."""
+    value = lex.get(word)
+    if value is not None:
+        return value
+    for suffix in rules.SUFFIXES[lang]:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            value = lex.get(word[: -len(suffix)])
+            if value is not None:
+                return value
+    return None
