@@ -63,6 +63,17 @@ def test_complaints_without_a_negative_word(text, lang, label):
     assert classify(text, lang).label == label
 
 
+@pytest.mark.parametrize("text, lang", [
+    ("Här är uppgifterna du bad om.", "sv"),       # "gift" is poison, but not here
+    ("Olika priser gäller i olika länder.", "sv"),  # "olika" is not a negated "lika"
+    ("Vi har åbnet fire nye butikker.", "da"),      # "fire" is four
+    ("Tilbuddet er gældende for danske kunder.", "da"),
+    ("Taket er nytt.", "no"),                       # the roof, not "tak" (thanks)
+])
+def test_everyday_words_are_not_read_through_their_parts(text, lang):
+    assert classify(text, lang).label == Label.NEUTRAL
+
+
 @pytest.mark.parametrize("positive, negated, lang", [
     ("Det var bra", "Det var inte bra", "sv"),
     ("Jag gillar det", "Jag gillar inte det", "sv"),   # the negator after the verb

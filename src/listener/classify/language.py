@@ -14,7 +14,6 @@ A word's scores are computed once and cached, since words repeat. Nynorsk counts
 from __future__ import annotations
 
 import functools
-import gzip
 import math
 import re
 import unicodedata
@@ -23,6 +22,8 @@ from dataclasses import dataclass
 from importlib.resources import files
 
 import numpy as np
+
+from listener.classify import frequencies
 
 SUPPORTED = ("sv", "da", "no", "en")
 ALIASES = {"nb": "no", "nn": "no", "nob": "no", "nno": "no", "swe": "sv", "dan": "da", "eng": "en"}
@@ -126,13 +127,9 @@ def _weighted(centibels: int) -> float:
 
 def _word_frequencies(classes: list[str]) -> dict[str, list[float]]:
     """Each word's weighted log-frequency per model class (Nynorsk reads Norwegian's column)."""
-    with files("listener.classify").joinpath("wordfreq.tsv.gz").open("rb") as raw:
-        lines = gzip.decompress(raw.read()).decode("utf-8").splitlines()
-    columns = lines[0].split("\t")[1:5]
-    order = [columns.index(lang) for lang in classes]
-    table: dict[str, list[float]] = {}
-    for line in lines[1:]:
-        word, *cells = line.split("\t")
-        weighted = [_weighted(int(cell)) if cell else _weighted(UNSEEN) for cell in cells]
-        table[word] = [weighted[i] for i in order]
-    return table
+    order = [frequencies.LANGS.index(lang) for lang in classes]
+    unseen = _weighted(UNSEEN)
+    return {
+        word: [unseen if cells[i] is None else _weighted(cells[i]) for i in order]
+        for word, cells in frequencies.table().items()
+    }

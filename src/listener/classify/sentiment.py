@@ -18,7 +18,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from listener.classify import lexicon, rules
+from listener.classify import frequencies, lexicon, rules
 
 SHARP = 0.5
 NEUTRAL_BAND = 0.05
@@ -26,6 +26,9 @@ _NEGATION_SCALAR = -0.74
 _BOOST = 0.293
 _CAPS = 0.733
 _EXCLAIM = 0.292
+EVERYDAY = 2000
+"""A language's most frequent words count only as the lexicon has them: an everyday word's
+meaning is not its parts' ("uppgifter" is not poison, "følgende" holds no ghost)."""
 _REPROACH = -1.5
 _EXCESS = -1.2
 
@@ -193,6 +196,11 @@ def _is_question(text: str, words: list[str], lang: str) -> bool:
 def _valence(word: str, lang: str) -> float:
     """A word's valence, also for inflected forms and compounds the lexicon lacks."""
     lex = lexicon.words(lang)
+    value = lex.get(word)
+    if value is not None:
+        return value
+    if word in frequencies.common(lang, EVERYDAY):
+        return 0.0
     value = _inflected(word, lex, lang)
     if value is not None:
         return value
@@ -215,7 +223,7 @@ def _valence(word: str, lang: str) -> float:
     if lang != "en" and len(word) >= 8:
         for cut in range(3, len(word) - 3):
             head = lex.get(word[cut:])
-            if head is not None and len(word) - cut >= 4:
+            if head is not None and len(word) - cut >= 5:
                 return head
     if lang != "en" and len(word) >= 4:
         return lexicon.loanwords().get(word, 0.0)
