@@ -34,7 +34,7 @@ SAMPLE = 1000
 """Characters read to tell a text's language; a blog post does not change language halfway."""
 WORD_WEIGHT = 2.0
 """Weight of the word model against the n-gram model, chosen on the first half of the evaluation
-items without a non-commercial licence (0.966 there, against 0.957 at 1 and 0.963 at 3)."""
+items without a non-commercial licence (0.966 there; 0.964 at 1, 0.966 at 3)."""
 UNSEEN = -800
 """A word missing from a language's list counts as this rare (centibels: once in 10^8 words)."""
 _LOG2 = math.log(2)
@@ -86,8 +86,8 @@ class _Model:
         scores = self.ngram_scores(token)
         if not _NOISE.match(token):
             for word in _WORDS.findall(token.lower()):
-                frequencies = self.words.get(word, self.unseen)
-                scores = [a + b for a, b in zip(scores, frequencies, strict=True)]
+                weights = self.words.get(word, self.unseen)
+                scores = [a + b for a, b in zip(scores, weights, strict=True)]
         return scores
 
     def ngram_scores(self, token: str) -> list[float]:

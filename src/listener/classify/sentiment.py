@@ -125,7 +125,7 @@ def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
             pivot = len(valences)
             continue
         token = tokens[i]
-        if word[0] in "@hw" and _SKIP.match(token):
+        if _SKIP.match(token):
             continue
         if not word[0].isalpha():
             symbol = symbols.get(_MODIFIERS.sub("", token))
