@@ -31,8 +31,8 @@ def main() -> None:
             continue
         cells = [str(round(100 * math.log10(t[word]))) if word in t else "" for t in tables.values()]
         lines.append("\t".join([word, *cells]))
-    with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as f:
-        f.write("\n".join(lines) + "\n")
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    OUT.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))  # mtime=0: the same bytes on every build
     print(f"{OUT}: {len(lines) - 1:,} words, {OUT.stat().st_size:,} bytes")
 
 
