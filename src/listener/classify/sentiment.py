@@ -37,13 +37,14 @@ _STRETCHED = re.compile(r"(\w)\1{2,}")
 _SENTENCES = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
+_LINK_OR_HANDLE = r"(?:https?://|www\.|@)\S+"
 _TOKENS = (
-    r"(?:https?://|www\.|@)\S+"  # links and @handles, which are skipped
-    r"|[^\W\d_]+(?:['’\-][^\W\d_]+)*"  # words, with inner apostrophes and hyphens
+    _LINK_OR_HANDLE  # tokens of their own, so that they are skipped whole
+    + r"|[^\W\d_]+(?:['’\-][^\W\d_]+)*"  # words, with inner apostrophes and hyphens
     r"|[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B50\u2764][\U0001F3FB-\U0001F3FF\uFE0F\u200D\u2640\u2642]*"
     r"|[!?]"
 )
-_SKIP = re.compile(r"(?:https?://|www\.|@)\S")
+_SKIP = re.compile(_LINK_OR_HANDLE)
 _EMOTICON_HINT = re.compile(r"[:;=(<]")
 
 
