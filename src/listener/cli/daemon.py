@@ -1,0 +1,100 @@
+"""`listener run` and `listener poll`: the daemon and a one-off poll."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from listener.cli.base import Context, cli, pass_ctx
+from listener.config import ConfigError
+from listener.text import strip_controls
+
+
+@cli.command()
+@pass_ctx
+def run(ctx: Context) -> None:
+    """Poll every enabled source on its schedule until stopped (SIGTERM or Ctrl-C)."""
+    from listener.scheduler import Daemon
+
+    engine = ctx.engine()
+
+    async def main() -> None:
+        async with _workers(ctx, engine) as (poller, deliverer):
+            await Daemon(poller, deliverer).run()
+
+    asyncio.run(main())
+
+
+@cli.command()
+@click.option("--source", "names", multiple=True, metavar="NAME", help="Poll only this source (repeatable).")
+@pass_ctx
+def poll(ctx: Context, names: tuple[str, ...]) -> None:
+    """Poll sources once now and exit: one line per source; exit 1 if any failed."""
+    ctx.log_level = ctx.log_level or "warning"  # the summary lines are the output
+    config = ctx.config
+    try:
+        named = [config.source(n) for n in names]
+    except ConfigError as exc:
+        raise click.UsageError(exc.problems[0]) from None
+    for source in named:
+        if not source.enabled:
+            raise click.UsageError(f'source "{source.name}" has enabled = false in {config.path.name}')
+    wanted = [s.name for s in named] or [s.name for s in config.sources if s.enabled]
+    if not wanted:
+        raise click.ClickException("no enabled sources in the config; add a [[sources]] table")
+    engine = ctx.engine()
+
+    async def main():
+        async with _workers(ctx, engine) as (poller, deliverer):
+            states = poller.claim(names=wanted)
+            busy = sorted(set(wanted) - {s.name for s in states})
+            outcomes = await asyncio.gather(*(poller.poll(s) for s in states))
+            return busy, outcomes, await deliverer.deliver_due()
+
+    busy, outcomes, sent = asyncio.run(main())
+    for outcome in outcomes:
+        click.echo(strip_controls(outcome.summary()))
+    for name in busy:
+        click.echo(f"{name}: skipped: another listener is polling it right now")
+    if sent or ctx.config.sinks:
+        click.echo(f"alerts: {sent} sent{_alert_backlog(engine)}")
+    if any(not o.ok for o in outcomes):
+        sys.exit(1)
+
+
+def _alert_backlog(engine) -> str:
+    from listener.store import routing as routing_store
+
+    with engine.connect() as conn:
+        counts = routing_store.counts(conn)
+    parts = [f"{counts[k]} {k}" for k in ("pending", "dead") if counts.get(k)]
+    return "; " + ", ".join(parts) + " (see `listener alerts`)" if parts else ""
+
+
+class _workers:
+    """A Poller over the shared HTTP client and an alert Deliverer, with sources and departments synced."""
+
+    def __init__(self, ctx: Context, engine):
+        self.ctx, self.engine = ctx, engine
+
+    async def __aenter__(self):
+        from listener.alerts.worker import Deliverer
+        from listener.http import HttpClient
+        from listener.scheduler import Poller
+        from listener.store import routing as routing_store
+        from listener.store import sources as source_store
+
+        self.http = HttpClient(self.ctx.config.http)
+        poller = Poller(self.ctx.config, self.engine, self.http)
+        self.deliverer = Deliverer(self.ctx.config, self.engine)
+        with self.engine.begin() as conn:
+            source_store.sync(conn, self.ctx.config.sources, datetime.now(UTC))
+            routing_store.sync_departments(conn, poller.router)
+        return poller, self.deliverer
+
+    async def __aexit__(self, *exc):
+        await self.http.aclose()
+        await self.deliverer.aclose()
