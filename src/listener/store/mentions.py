@@ -61,6 +61,8 @@ def _row(source_id: int, m: Mention) -> dict:
         "lang": m.lang,
         "label": m.label.value if m.label else None,
         "score": m.score,
+        "model_label": m.label.value if m.label else None,
+        "model_score": m.score,
         "question": m.question,
         "published_at": m.published_at,
         "first_seen_at": m.first_seen_at,
@@ -152,12 +154,20 @@ def for_reclassify(conn: Connection, since: datetime | None, after_id: int, limi
 
 
 def set_classification(conn: Connection, rows: list[dict]) -> None:
-    """Rows of ``{"id", "lang", "label", "score", "question"}``."""
+    """Rows of ``{"id", "lang", "label", "score", "question"}``: the classifier's verdict is kept in
+    ``model_label``/``model_score``, and shown as ``label`` unless a person has labelled the mention."""
     if rows:
+        params = [{"mention_id": r["id"], **{k: r[k] for k in ("lang", "label", "score", "question")}} for r in rows]
         conn.execute(
             update(mentions).where(mentions.c.id == bindparam("mention_id")).values(
-                lang=bindparam("lang"), label=bindparam("label"), score=bindparam("score"),
+                lang=bindparam("lang"), model_label=bindparam("label"), model_score=bindparam("score"),
                 question=bindparam("question"),
             ),
-            [{"mention_id": r["id"], **{k: r[k] for k in ("lang", "label", "score", "question")}} for r in rows],
+            params,
+        )
+        conn.execute(
+            update(mentions)
+            .where(mentions.c.id == bindparam("mention_id"), mentions.c.label_by.is_(None))
+            .values(label=bindparam("label"), score=bindparam("score")),
+            params,
         )

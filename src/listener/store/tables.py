@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -105,11 +106,19 @@ mentions = Table(
     Column("in_reply_to", String(1000)),
     Column("content_hash", String(64), nullable=False),
     Column("duplicate_of", Integer, ForeignKey("mentions.id", ondelete="SET NULL")),
+    Column("own", Boolean, nullable=False, default=False),
+    Column("model_label", String(16)),
+    Column("model_score", Float),
+    Column("label_by", String(200)),
+    Column("labelled_at", UtcDateTime()),
     UniqueConstraint("source_id", "external_id", name="uq_mentions_source_external"),
     Index("ix_mentions_published_at", "published_at"),
     Index("ix_mentions_content_hash", "content_hash"),
     Index("ix_mentions_label", "label"),
+    Index("ix_mentions_in_reply_to", "in_reply_to"),
 )
+"""``label`` is what people see: a human label (``label_by`` names who gave it) or else the classifier's,
+which is always kept in ``model_label``/``model_score``. ``own`` marks the organisation's own accounts."""
 
 
 departments = Table(
@@ -128,7 +137,14 @@ mention_routes = Table(
     Column("department_id", Integer, ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
     Column("priority", String(16), nullable=False),
     Column("rule", String(200), nullable=False),
+    Column("first_response_at", UtcDateTime()),
+    Column("response_s", Float),
+    Column("business_response_s", Float),
+    Column("sla_met", Boolean),
+    Column("escalated_at", UtcDateTime()),
 )
+"""One row per (mention, department). The response columns are the department's view of the first
+response: wall-clock and business-hours seconds, and whether it met the department's SLA."""
 
 mention_tags = Table(
     "mention_tags",
@@ -157,6 +173,60 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime()),
+    Column("kind", String(16), nullable=False, default="alert"),
     Index("ix_outbox_due", "state", "digest", "next_attempt_at"),
 )
 """One alert per (mention, department, sink), written with the mention; state pending → sent | dead."""
+
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), index=True),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE")),
+    Column("reply_to", String(1000)),
+    Column("reply_mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE")),
+    Column("responded_at", UtcDateTime(), nullable=False),
+    Column("by", String(200), nullable=False, default=""),
+    Column("via", String(16), nullable=False),
+    Column("url", Text, nullable=False, default=""),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_responses_reply_to", "source_id", "reply_to"),
+)
+"""Every response, the first per mention counting as *the* response; via is auto | link | cli | web.
+A reply seen before the mention it answers waits with ``mention_id`` null and ``reply_to`` set."""
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+"""Facts about the installation, such as when the daemon first started."""
+
+human_labels = Table(
+    "human_labels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), index=True),
+    Column("text", Text, nullable=False),
+    Column("lang", String(8)),
+    Column("label", String(16), nullable=False),
+    Column("by", String(200), nullable=False, default=""),
+    Column("via", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+"""A person's label for a text (a mention's, or an imported example): what the learned model learns from."""
+
+learned_models = Table(
+    "learned_models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("labels", Integer, nullable=False),
+    Column("languages", JSON, nullable=False),
+    Column("model", LargeBinary, nullable=False),
+    Column("metrics", JSON),
+)
+"""Per-installation models trained from human_labels; the newest is the one in use."""
