@@ -140,11 +140,14 @@ mention_routes = Table(
     Column("first_response_at", UtcDateTime()),
     Column("response_s", Float),
     Column("business_response_s", Float),
-    Column("sla_met", Boolean),
+    Column("due_at", UtcDateTime()),
+    Column("escalate_at", UtcDateTime()),
     Column("escalated_at", UtcDateTime()),
+    Index("ix_mention_routes_escalate_at", "escalate_at"),
 )
-"""One row per (mention, department). The response columns are the department's view of the first
-response: wall-clock and business-hours seconds, and whether it met the department's SLA."""
+"""One row per (mention, department). ``due_at`` and ``escalate_at`` are the department's SLA deadline
+and escalation time, counted in its business hours when the mention is stored (null without an SLA);
+the response columns are its view of the first response: wall-clock and business-hours seconds."""
 
 mention_tags = Table(
     "mention_tags",

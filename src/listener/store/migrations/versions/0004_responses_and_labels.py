@@ -28,8 +28,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("first_response_at", UtcDateTime()))
         batch_op.add_column(sa.Column("response_s", sa.Float()))
         batch_op.add_column(sa.Column("business_response_s", sa.Float()))
-        batch_op.add_column(sa.Column("sla_met", sa.Boolean()))
+        batch_op.add_column(sa.Column("due_at", UtcDateTime()))
+        batch_op.add_column(sa.Column("escalate_at", UtcDateTime()))
         batch_op.add_column(sa.Column("escalated_at", UtcDateTime()))
+        batch_op.create_index("ix_mention_routes_escalate_at", ["escalate_at"])
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.add_column(sa.Column("kind", sa.String(16), nullable=False, server_default="alert"))
     op.create_table(
@@ -87,7 +89,8 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch_op:
         batch_op.drop_column("kind")
     with op.batch_alter_table("mention_routes") as batch_op:
-        for column in ("escalated_at", "sla_met", "business_response_s", "response_s", "first_response_at"):
+        batch_op.drop_index("ix_mention_routes_escalate_at")
+        for column in ("escalated_at", "escalate_at", "due_at", "business_response_s", "response_s", "first_response_at"):
             batch_op.drop_column(column)
     with op.batch_alter_table("mentions") as batch_op:
         batch_op.drop_index("ix_mentions_in_reply_to")
