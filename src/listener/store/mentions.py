@@ -157,17 +157,18 @@ def set_classification(conn: Connection, rows: list[dict]) -> None:
     """Rows of ``{"id", "lang", "label", "score", "question"}``: the classifier's verdict is kept in
     ``model_label``/``model_score``, and shown as ``label`` unless a person has labelled the mention."""
     if rows:
-        params = [{"mention_id": r["id"], **{k: r[k] for k in ("lang", "label", "score", "question")}} for r in rows]
+        params = [{"mention_id": r["id"], **{"b_" + k: r[k] for k in ("lang", "label", "score", "question")}}
+                  for r in rows]
         conn.execute(
             update(mentions).where(mentions.c.id == bindparam("mention_id")).values(
-                lang=bindparam("lang"), model_label=bindparam("label"), model_score=bindparam("score"),
-                question=bindparam("question"),
+                lang=bindparam("b_lang"), model_label=bindparam("b_label"), model_score=bindparam("b_score"),
+                question=bindparam("b_question"),
             ),
             params,
         )
         conn.execute(
             update(mentions)
             .where(mentions.c.id == bindparam("mention_id"), mentions.c.label_by.is_(None))
-            .values(label=bindparam("label"), score=bindparam("score")),
+            .values(label=bindparam("b_label"), score=bindparam("b_score")),
             params,
         )
