@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from listener.classify import language, lexicon
+from listener.classify.learned import LearnedModel, LexiconView
 from listener.classify.sentiment import Scored, score_text
 from listener.domain import Label
-
-if TYPE_CHECKING:
-    from listener.classify.learned import LearnedModel, LexiconView
 
 THRESHOLDS = {"en": (0.40, 0.10), "sv": (0.50, 0.20), "da": (0.25, 0.15), "no": (0.25, 0.15)}
 """(praise, criticism): the score at or above which a text is praise, and the |score| at or above
@@ -55,8 +52,6 @@ def classify(text: str, lang: str | None = None, default_lang: str | None = None
 
 def view(scored: Scored, label: Label) -> LexiconView:
     """The lexicon's verdict as the learned model reads it."""
-    from listener.classify.learned import LexiconView
-
     return LexiconView(label, scored.score, scored.question, scored.negated, scored.complaint_rule)
 
 

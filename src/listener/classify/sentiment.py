@@ -131,6 +131,8 @@ class _Grammar:
     contrast: frozenset[str]
     why: frozenset[str]
     excess: frozenset[tuple[str, ...]]
+    excess_starts: frozenset[str]
+    """The first words of the excess phrases: most sentences hold none, and need no phrase check."""
     lookahead: bool
     """Swedish, Danish and Norwegian put the negator after the verb: "jag gillar inte"."""
 
@@ -144,6 +146,7 @@ def _grammar(lang: str) -> _Grammar:
         rules.CONTRAST.get(lang, frozenset()),
         rules.WHY.get(lang, frozenset()),
         rules.EXCESS.get(lang, frozenset()),
+        frozenset(phrase[0] for phrase in rules.EXCESS.get(lang, ())),
         lang in ("sv", "da", "no"),
     )
 
@@ -158,6 +161,7 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
     negated = False
 
     valences: list[float] = []
+    tracing = trace is not None
     evidence: list[tuple[str, float, list[str]]] = []
     pivot = -1
     for i, word in enumerate(words):
@@ -171,12 +175,14 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
             symbol = symbols.get(_MODIFIERS.sub("", token))
             if symbol is not None:
                 valences.append(symbol)
-                evidence.append((token, symbol, []))
+                if tracing:
+                    evidence.append((token, symbol, []))
             continue
         symbol = symbols.get(token)  # emoticons spelled with letters: xD, :P
         if symbol is not None:
             valences.append(symbol)
-            evidence.append((token, symbol, []))
+            if tracing:
+                evidence.append((token, symbol, []))
             continue
         if not scored or word in g.negators:
             continue  # "no" negates; its own lexicon valence would count the negation twice
@@ -208,26 +214,31 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
             negated = True
             notes.append("negated by " + next(w for w in near if w in g.negators))
         valences.append(value)
-        evidence.append((token, base, notes))
+        if tracing:
+            evidence.append((token, base, notes))
 
     complaint_rule = False
     if _reproach(words, g):
         complaint_rule = True
         valences.append(_REPROACH)
-        evidence.append(("why-question with a negation", _REPROACH, []))
-    if any(tuple(words[i : i + len(phrase)]) == phrase for phrase in g.excess for i in range(len(words))):
+        if tracing:
+            evidence.append(("why-question with a negation", _REPROACH, []))
+    if not g.excess_starts.isdisjoint(words) and any(
+        tuple(words[i : i + len(phrase)]) == phrase for phrase in g.excess for i in range(len(words))
+    ):
         complaint_rule = True
         valences.append(_EXCESS)
-        evidence.append(('"too much" phrase', _EXCESS, []))
+        if tracing:
+            evidence.append(('"too much" phrase', _EXCESS, []))
     if pivot >= 0:
         valences = [v * 0.5 for v in valences[:pivot]] + [v * 1.5 for v in valences[pivot:]]
-        for j in range(len(evidence)):
+        for j in range(len(evidence)):  # empty unless tracing
             evidence[j][2].append("before a contrast" if j < pivot else "after a contrast")
     total = sum(valences)
     if total:
         total += math.copysign(min(sentence.count("!"), 4) * _EXCLAIM, total)
     compound = total / math.sqrt(total * total + 15) if total else 0.0
-    if trace is not None:
+    if tracing:
         out, number = trace
         out.extend(Evidence(number, token, round(base, 3), round(value, 3), tuple(notes))
                    for (token, base, notes), value in zip(evidence, valences, strict=True))
