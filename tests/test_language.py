@@ -55,3 +55,24 @@ def test_the_four_languages_are_still_told_apart():
 def test_too_short_to_tell_is_never_another_language():
     assert classify("Danke!", default_lang="sv").lang == "sv"
     assert classify("😍😍", default_lang="da").lang == "da"
+
+
+def _run(code: str, cache: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LISTENER_CACHE_DIR": cache}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_the_language_tables_are_shared_through_the_cache_directory_or_held_in_memory(tmp_path):
+    code = ("from listener.classify import classify, language; "
+            "print(classify('Wann öffnet die neue Filiale in der Innenstadt?').lang, "
+            "classify('Tusind tak for den hurtige hjælp').lang, type(language._model().nextmove).__name__)")
+    assert _run(code, str(tmp_path)).split() == ["de", "da", "memoryview"]
+    assert sorted(p.name.split("-")[-1] for p in tmp_path.iterdir()) == ["all_ptc.npy", "nextmove.npy"]
+    assert _run(code, str(tmp_path)).split() == ["de", "da", "memoryview"]  # the second process maps them
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert _run(code, str(blocked / "cache")).split() == ["de", "da", "array"]

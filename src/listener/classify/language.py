@@ -16,16 +16,23 @@ knows (int8 weights): if another language wins clearly, the text is reported as 
 from __future__ import annotations
 
 import functools
+import hashlib
+import io
 import math
+import mmap
+import os
 import re
 import unicodedata
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 
 from listener.classify import frequencies
+from listener.logs import get_logger
 
 SUPPORTED = ("sv", "da", "no", "en")
 ALIASES = {"nb": "no", "nn": "no", "nob": "no", "nno": "no", "swe": "sv", "dan": "da", "eng": "en"}
@@ -68,13 +75,15 @@ def detect(text: str, default: str | None = None) -> str:
 
 @dataclass(frozen=True, eq=False)
 class _Model:
-    ptc: list[list[float]]
+    ptc: np.ndarray
     pc: list[float]
     classes: list[str]
-    nextmove: array
-    rowbase: list[int]
-    out: list[int]
-    words: dict[str, list[float]]
+    nextmove: Sequence[int]
+    rowbase: array
+    out: array
+    words: frequencies.Table
+    word_weights: np.ndarray
+    """Each word's weighted log-frequency per model class, in the order of ``words``."""
     unseen: list[float]
     all_ptc: np.ndarray
     all_scale: np.ndarray
@@ -117,7 +126,8 @@ class _Model:
         scores, features = self.ngram_scores(token)
         if not _NOISE.match(token):
             for word in _WORDS.findall(token.lower()):
-                weights = self.words.get(word, self.unseen)
+                row = self.words.row(word)
+                weights = self.unseen if row is None else self.word_weights[row].tolist()
                 scores = [a + b for a, b in zip(scores, weights, strict=True)]
         else:
             features = ()
@@ -132,9 +142,10 @@ class _Model:
             state = nextmove[rowbase[state] + byte]
             feature = out[state]
             if feature >= 0:
-                scores = [a + b for a, b in zip(scores, ptc[feature], strict=True)]
                 features.append(feature)
-        return [score * _LOG2 for score in scores], tuple(features)
+        if features:
+            scores = (ptc[features].sum(axis=0, dtype=np.float64) * _LOG2).tolist()
+        return scores, tuple(features)
 
 
 def _letters(text: str) -> int:
@@ -143,22 +154,22 @@ def _letters(text: str) -> int:
 
 @functools.cache
 def _model() -> _Model:
-    with files("listener.classify").joinpath("langid.npz").open("rb") as f, np.load(f) as data:
-        rows = data["nextmove"]
-        nextmove = array("H" if rows.dtype == np.uint16 else "I")
-        nextmove.frombytes(rows.tobytes())
+    blob = files("listener.classify").joinpath("langid.npz").read_bytes()
+    with np.load(io.BytesIO(blob)) as data:
         classes = [normalise(c) for c in data["classes"].tolist()]
         all_classes = [normalise(c) for c in data["all_classes"].tolist()]
+        nextmove, all_ptc = _shared_tables(data, hashlib.sha256(blob).hexdigest()[:16])
         return _Model(
-            ptc=data["ptc"].tolist(),
+            ptc=data["ptc"],
             pc=data["pc"].tolist(),
             classes=classes,
             nextmove=nextmove,
-            rowbase=[r << 8 for r in data["nextmove_row"].tolist()],
-            out=data["out_feat"].tolist(),
-            words=_word_frequencies(classes),
+            rowbase=array("I", (data["nextmove_row"].astype(np.uint32) << 8).tobytes()),
+            out=array("i", data["out_feat"].astype(np.int32).tobytes()),
+            words=frequencies.table(),
+            word_weights=_word_weights(classes),
             unseen=[_weighted(UNSEEN)] * len(classes),
-            all_ptc=data["all_ptc"],
+            all_ptc=all_ptc,
             all_scale=data["all_scale"].astype(np.float64),
             all_pc=data["all_pc"].astype(np.float64),
             all_classes=all_classes,
@@ -166,15 +177,55 @@ def _model() -> _Model:
         )
 
 
+def cache_dir() -> Path:
+    """Where the unpacked tables live: $LISTENER_CACHE_DIR, systemd's $CACHE_DIRECTORY, or
+    $XDG_CACHE_HOME/listener (~/.cache/listener)."""
+    for variable in ("LISTENER_CACHE_DIR", "CACHE_DIRECTORY"):
+        if os.environ.get(variable):
+            return Path(os.environ[variable].split(":")[0])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "listener"
+
+
+def _shared_tables(data, version: str) -> tuple[Sequence[int], np.ndarray]:
+    """The DFA's transitions (40 MB) and the all-language weights (12 MB), memory-mapped from
+    uncompressed copies in the cache directory, written once per model version: every process
+    maps the same pages, and only the pages a text touches are read. Where the cache directory
+    cannot be written, they are held in memory instead."""
+    try:
+        folder = cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {name: folder / f"langid-{version}-{name}.npy" for name in ("nextmove", "all_ptc")}
+        for name, path in paths.items():
+            if not path.exists():
+                partial = path.with_suffix(f".{os.getpid()}.tmp")
+                with partial.open("wb") as f:
+                    np.save(f, np.ascontiguousarray(data[name]))
+                os.replace(partial, path)
+        with paths["nextmove"].open("rb") as f:
+            np.lib.format.read_magic(f)
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            offset = f.tell()
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        if dtype != np.uint32:
+            raise OSError(f"unexpected {dtype}")
+        nextmove = memoryview(mapped)[offset : offset + 4 * math.prod(shape)].cast("I")
+        all_ptc = np.load(paths["all_ptc"], mmap_mode="r")
+        for region in (mapped, all_ptc._mmap):
+            region.madvise(mmap.MADV_RANDOM)  # a text touches scattered rows: read no pages around them
+        return nextmove, all_ptc
+    except (OSError, ValueError) as exc:
+        get_logger().debug("langid.cache_unavailable", error=str(exc))
+        rows = data["nextmove"]
+        nextmove = array("I")
+        nextmove.frombytes(rows.astype(np.uint32).tobytes())
+        return nextmove, data["all_ptc"]
+
+
 def _weighted(centibels: int) -> float:
     return WORD_WEIGHT * centibels / 100 * _LN10
 
 
-def _word_frequencies(classes: list[str]) -> dict[str, list[float]]:
+def _word_weights(classes: list[str]) -> np.ndarray:
     """Each word's weighted log-frequency per model class (Nynorsk reads Norwegian's column)."""
-    order = [frequencies.LANGS.index(lang) for lang in classes]
-    unseen = _weighted(UNSEEN)
-    return {
-        word: [unseen if cells[i] is None else _weighted(cells[i]) for i in order]
-        for word, cells in frequencies.table().items()
-    }
+    centibels = frequencies.table().centibels[:, [frequencies.LANGS.index(lang) for lang in classes]]
+    return np.where(centibels == frequencies.MISSING, UNSEEN, centibels) * (WORD_WEIGHT / 100 * _LN10)
