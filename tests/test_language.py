@@ -63,7 +63,8 @@ def _run(code: str, cache: str) -> str:
     import sys
 
     env = {**os.environ, "LISTENER_CACHE_DIR": cache}
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    return out.splitlines()[-1]  # after any log line
 
 
 def test_the_language_tables_are_shared_through_the_cache_directory_or_held_in_memory(tmp_path):
