@@ -177,3 +177,15 @@ timezone = "Mars/Olympus"
     assert any(p.startswith("config.toml: routes[0].priority:") for p in problems)
     assert "config.toml: queries[0].query: the query ends where a term was expected" in problems
     assert 'config.toml: alerts.timezone: unknown time zone "Mars/Olympus"; use a name such as "Europe/Stockholm"' in problems
+
+
+def test_classifier_keys_have_defaults_and_are_checked(tmp_path):
+    config = load_config(write_config(tmp_path, GOOD))
+    assert (config.classifier.learned, config.classifier.retrain_after) == (True, 20)
+    config = load_config(write_config(tmp_path, GOOD + '\n[classifier]\nlearned = false\nretrain_after = 50\nretrain_check = "1h"\n'))
+    assert (config.classifier.learned, config.classifier.retrain_after) == (False, 50)
+    assert config.classifier.retrain_check == timedelta(hours=1)
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, GOOD + "\n[classifier]\nretrain_after = 0\nretrain = 5\n"))
+    problems = "\n".join(caught.value.problems)
+    assert "classifier.retrain_after" in problems and "classifier.retrain" in problems

@@ -94,6 +94,14 @@ class SchedulerConfig(_Strict):
     jitter: float = Field(default=0.1, ge=0, lt=1)
 
 
+class ClassifierConfig(_Strict):
+    learned: bool = True
+    """Use the model learned from the team's labels (false: the lexicon alone)."""
+    retrain_after: int = Field(default=20, gt=0)
+    """`listener run` trains a new model once this many labels have arrived since the last one."""
+    retrain_check: Duration = timedelta(minutes=10)
+
+
 class LoggingConfig(_Strict):
     level: str = "info"
     format: str = "auto"
@@ -276,6 +284,7 @@ class _FileSchema(_Strict):
     http: HttpConfig = HttpConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     logging: LoggingConfig = LoggingConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
     alerts: AlertsConfig = AlertsConfig()
     routing: RoutingConfig = RoutingConfig()
     sources: list[SourceConfig] = []
@@ -344,6 +353,7 @@ class Config:
     routes: tuple[RouteConfig, ...] = ()
     queries: tuple[QueryConfig, ...] = ()
     campaigns: tuple[CampaignConfig, ...] = ()
+    classifier: ClassifierConfig = ClassifierConfig()
 
     @property
     def database_url(self) -> str:
@@ -420,6 +430,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         routes=tuple(schema.routes),
         queries=tuple(schema.queries),
         campaigns=tuple(schema.campaigns),
+        classifier=schema.classifier,
     )
 
 

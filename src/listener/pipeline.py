@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from listener.classify import classify as classify_text
+from listener.classify.learned import LearnedModel
 from listener.domain import Item, Mention
 from listener.routing import Router, mention_text
 from listener.store import mentions as mention_store
@@ -42,13 +43,13 @@ class SourceRef:
 
 
 def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
-            router: Router | None = None) -> BatchResult:
+            router: Router | None = None, model: LearnedModel | None = None) -> BatchResult:
     router = router or Router()
     batch = normalise(items, source.name, now)
     with engine.connect() as conn:
         known = mention_store.known(conn, source.id, [m.external_id for m in batch])
     batch = dedupe(batch, known)
-    batch = classify(batch, source.lang)
+    batch = classify(batch, source.lang, model)
     batch = route(batch, router, source.require_match)
     new, alerts = store(engine, source.id, batch, router, now)
     return BatchResult(seen=len(items), new_ids=list(new), alerts=alerts)
@@ -88,15 +89,16 @@ def dedupe(batch: Sequence[Mention], known: set[str] | frozenset[str] = frozense
     return out
 
 
-def classify(batch: Sequence[Mention], lang: str | None = None) -> list[Mention]:
+def classify(batch: Sequence[Mention], lang: str | None = None, model: LearnedModel | None = None) -> list[Mention]:
     """Language, label, score and question for each mention. ``lang`` is the source's language,
-    used when a text is too short to tell its own (a row of emoji)."""
-    return [replace(m, **classification(m.title, m.text, lang)) for m in batch]
+    used when a text is too short to tell its own (a row of emoji); ``model`` the installation's
+    learned model, if it has one."""
+    return [replace(m, **classification(m.title, m.text, lang, model)) for m in batch]
 
 
-def classification(title: str, text: str, lang: str | None = None) -> dict:
+def classification(title: str, text: str, lang: str | None = None, model: LearnedModel | None = None) -> dict:
     """The body carries the opinion; a title alone (a video, a link) is used when there is no body."""
-    result = classify_text(text or title, default_lang=lang)
+    result = classify_text(text or title, default_lang=lang, model=model)
     return {"lang": result.lang, "label": result.label, "score": result.score, "question": result.question}
 
 

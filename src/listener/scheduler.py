@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
-from listener import pipeline
+from listener import learning, pipeline
 from listener.alerts.worker import Deliverer
 from listener.clock import Clock, utcnow
 from listener.config import Config, SchedulerConfig
@@ -30,6 +30,7 @@ from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
+from listener.store import models as model_store
 from listener.store import sources as source_store
 from listener.text import describe
 
@@ -93,6 +94,7 @@ class Poller:
         self.policy: SchedulerConfig = config.scheduler
         self.router = Router.from_config(config)
         self.alerts_written = asyncio.Event()
+        self.models = model_store.Current(engine) if config.classifier.learned else None
 
     def claim(self, names: Iterable[str] | None = None, limit: int | None = None) -> list[source_store.SourceState]:
         lease = self.config.http.timeout * 4 + timedelta(minutes=1)
@@ -118,7 +120,7 @@ class Poller:
             result = await registry()[source.connector]().poll(ctx, state.cursor)
             batch = pipeline.process(
                 self.engine, pipeline.SourceRef(state.id, state.name, source.lang, source.require_match),
-                result.items, self.clock(), self.router,
+                result.items, self.clock(), self.router, self.models.get() if self.models else None,
             )
         except asyncio.CancelledError:
             with self.engine.begin() as conn:
@@ -205,6 +207,10 @@ class Daemon:
             if department.digest:
                 scheduler.add_job(self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
                                   args=[department.name], id=f"digest:{department.name}", coalesce=True)
+        classifier = self.poller.config.classifier
+        if classifier.learned:
+            scheduler.add_job(self.retrain, "interval", seconds=classifier.retrain_check.total_seconds(),
+                              next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="retrain")
         scheduler.start()
         delivery = asyncio.create_task(self._deliver_forever(), name="deliver")
         self.log.info("daemon.started", sources=len(self.poller.config.sources))
@@ -238,6 +244,15 @@ class Daemon:
                 await self.deliverer.deliver_due()
             except Exception:  # the database may be briefly away; alerts wait in the outbox
                 self.log.exception("alert.worker_failed")
+
+    async def retrain(self) -> None:
+        """Train a new model when enough labels have arrived since the last one (in a thread: it
+        takes seconds of CPU). The next poll picks the new model up from the store."""
+        try:
+            await asyncio.to_thread(learning.retrain_if_due, self.poller.engine, self.poller.clock(),
+                                    self.poller.config.classifier.retrain_after)
+        except Exception as exc:  # the database is away; the labels wait for the next check
+            self.log.error("classifier.retrain_failed", error=describe(exc))
 
     async def tick(self) -> None:
         if self.stopping.is_set():

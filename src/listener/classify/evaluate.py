@@ -10,6 +10,7 @@ from pathlib import Path
 
 from listener.classify import classify
 from listener.classify.language import normalise
+from listener.classify.learned import LearnedModel
 from listener.domain import Label
 
 LABELS = [label.value for label in Label]
@@ -40,14 +41,14 @@ def read_examples(path: Path) -> list[Example]:
     return examples
 
 
-def evaluate(examples: Iterable[Example]) -> dict:
+def evaluate(examples: Iterable[Example], model: LearnedModel | None = None) -> dict:
     """Per language and overall: n, accuracy, macro-F1, per-label precision and recall, the
     confusion matrix (gold → predicted), and language-ID accuracy. The label is predicted with
     the language detected, as in production, so language errors count against it."""
     pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
     lang_hits: Counter[str] = Counter()
     for example in examples:
-        result = classify(example.text)
+        result = classify(example.text, model=model)
         pairs[example.lang].append((example.label, result.label.value))
         lang_hits[example.lang] += result.lang == example.lang
     report = {"languages": {}, "overall": None}

@@ -1,5 +1,8 @@
 """The valence lexicons shipped as package data, loaded once per process.
 
+Danish is DDS (the Danish Sentiment Lexicon) under AFINN and listener's own words: where they
+disagree, the later file wins, so DDS adds the words the others lack.
+
 Each language's lexicon is its base file plus listener's own additions, and then the other
 Scandinavian lexicons through the regular spelling changes between them (``dejlig`` → ``deilig``,
 ``kärlek``/``kærlighed`` …): the three languages share much of their evaluative vocabulary, and no
@@ -12,11 +15,13 @@ import functools
 import re
 from importlib.resources import files
 
+from listener.classify import frequencies
+
 LANGS = ("en", "sv", "da", "no")
 _FILES = {
     "en": ("en.tsv", "en_extra.tsv"),
     "sv": ("sv.tsv", "sv_extra.tsv"),
-    "da": ("da.tsv", "da_extra.tsv"),
+    "da": ("da_dds.tsv", "da.tsv", "da_extra.tsv"),
     "no": ("no.tsv",),
 }
 _Rule = tuple[re.Pattern[str], str]
@@ -40,6 +45,8 @@ _SPELLING: dict[tuple[str, str], tuple[_Rule, ...]] = {
 """Regular spelling differences between the written Scandinavian languages, for borrowing words."""
 
 NORDIC = ("sv", "da", "no")
+EVERYDAY = 2000
+"""A language's most frequent words: never borrowed, and never guessed from their parts."""
 BORROW = {"da": ("no",), "no": ("da",), "sv": ()}
 
 
@@ -71,12 +78,17 @@ def own_words(lang: str) -> dict[str, float]:
 @functools.cache
 def words(lang: str) -> dict[str, float]:
     """A language's own lexicon, then the other Scandinavian lexicons respelled, for the many
-    words the three share (Norwegian first for Danish and the other way round: they are closest)."""
+    words the three share (Norwegian first for Danish and the other way round: they are closest).
+    A borrowed word is never one of the language's own everyday words: Danish "av" (ouch) is
+    Norwegian "of"."""
     lexicon = dict(own_words(lang))
     if lang in NORDIC:
+        everyday = frequencies.common(lang, EVERYDAY) if lang == "no" else frozenset()
         for source in BORROW.get(lang, ()):
             for word, value in own_words(source).items():
-                lexicon.setdefault(respell(word, source, lang), value)
+                borrowed = respell(word, source, lang)
+                if borrowed not in everyday:
+                    lexicon.setdefault(borrowed, value)
     return lexicon
 
 

@@ -7,33 +7,24 @@ Written for listener (MIT License). Values follow VADER's: an intensifier adds o
 from __future__ import annotations
 
 NEGATORS: dict[str, frozenset[str]] = {
-    "en": frozenset("not no never none nobody nothing neither nor nowhere cannot cant can't don't dont "
-                    "doesn't doesnt didn't didnt isn't isnt wasn't wasnt aren't arent won't wont "
-                    "wouldn't wouldnt shouldn't shouldnt couldn't couldnt hasn't hasnt haven't havent "
-                    "ain't aint without lack lacks lacking".split()),
-    "sv": frozenset("inte ej icke aldrig ingen inget inga ingenting varken utan knappast".split()),
-    "da": frozenset("ikke ik ej aldrig ingen intet ingenting hverken uden næppe".split()),
-    "no": frozenset("ikke ikkje ei aldri ingen ingenting intet verken uten utan knapt neppe".split()),
+    "en": frozenset(["not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "nowhere", "cannot", "cant", "can't", "don't", "dont", "doesn't", "doesnt", "didn't", "didnt", "isn't", "isnt", "wasn't", "wasnt", "aren't", "arent", "won't", "wont", "wouldn't", "wouldnt", "shouldn't", "shouldnt", "couldn't", "couldnt", "hasn't", "hasnt", "haven't", "havent", "ain't", "aint", "without", "lack", "lacks", "lacking"]),
+    "sv": frozenset(["inte", "ej", "icke", "aldrig", "ingen", "inget", "inga", "ingenting", "varken", "utan", "knappast"]),
+    "da": frozenset(["ikke", "ik", "ej", "aldrig", "ingen", "intet", "ingenting", "hverken", "uden", "næppe"]),
+    "no": frozenset(["ikke", "ikkje", "ei", "aldri", "ingen", "ingenting", "intet", "verken", "uten", "utan", "knapt", "neppe"]),
 }
 
 BOOSTERS: dict[str, frozenset[str]] = {
-    "en": frozenset("very really extremely so too totally absolutely completely incredibly "
-                    "remarkably super utterly hugely highly most much insanely especially truly "
-                    "deeply fully seriously".split()),
-    "sv": frozenset("mycket väldigt jätte jättemycket otroligt extremt helt riktigt sjukt grymt "
-                    "verkligen superbra så alldeles oerhört ytterst särskilt himla skit as "
-                    "fruktansvärt enormt".split()),
-    "da": frozenset("meget vildt virkelig helt ekstremt utroligt super totalt særdeles yderst "
-                    "enormt så mega rigtig ret".split()),
-    "no": frozenset("veldig svært meget kjempe utrolig ekstremt helt virkelig skikkelig "
-                    "sykt totalt særdeles ytterst enormt så mega riktig ganske".split()),
+    "en": frozenset(["very", "really", "extremely", "so", "too", "totally", "absolutely", "completely", "incredibly", "remarkably", "super", "utterly", "hugely", "highly", "most", "much", "insanely", "especially", "truly", "deeply", "fully", "seriously"]),
+    "sv": frozenset(["mycket", "väldigt", "jätte", "jättemycket", "otroligt", "extremt", "helt", "riktigt", "sjukt", "grymt", "verkligen", "superbra", "så", "alldeles", "oerhört", "ytterst", "särskilt", "himla", "skit", "as", "fruktansvärt", "enormt"]),
+    "da": frozenset(["meget", "vildt", "virkelig", "helt", "ekstremt", "utroligt", "super", "totalt", "særdeles", "yderst", "enormt", "så", "mega", "rigtig", "ret"]),
+    "no": frozenset(["veldig", "svært", "meget", "kjempe", "utrolig", "ekstremt", "helt", "virkelig", "skikkelig", "sykt", "totalt", "særdeles", "ytterst", "enormt", "så", "mega", "riktig", "ganske"]),
 }
 
 DAMPENERS: dict[str, frozenset[str]] = {
-    "en": frozenset("slightly somewhat barely hardly kinda sorta little partly fairly".split()),
-    "sv": frozenset("lite något ganska delvis nästan typ".split()),
-    "da": frozenset("lidt noget delvis næsten nogenlunde temmelig".split()),
-    "no": frozenset("litt noe delvis nesten nokså temmelig".split()),
+    "en": frozenset(["slightly", "somewhat", "barely", "hardly", "kinda", "sorta", "little", "partly", "fairly"]),
+    "sv": frozenset(["lite", "något", "ganska", "delvis", "nästan", "typ"]),
+    "da": frozenset(["lidt", "noget", "delvis", "næsten", "nogenlunde", "temmelig"]),
+    "no": frozenset(["litt", "noe", "delvis", "nesten", "nokså", "temmelig"]),
 }
 
 CONTRAST: dict[str, frozenset[str]] = {
@@ -59,14 +50,10 @@ EXCESS: dict[str, frozenset[tuple[str, ...]]] = {
 """Phrases that say "too much": "alt for lang tid", "alltför dyrt", "way too slow"."""
 
 QUESTION_STARTS: dict[str, frozenset[str]] = {
-    "en": frozenset("why how when where what who which can could will would is are do does did "
-                    "should anyone".split()),
-    "sv": frozenset("varför hur när var vad vem vilken vilket vilka kan kommer går får ska borde "
-                    "finns har är".split()),
-    "da": frozenset("hvorfor hvordan hvornår hvor hvad hvem hvilken hvilket hvilke kan vil må "
-                    "skal bør findes har er".split()),
-    "no": frozenset("hvorfor korfor hvordan korleis når hvor kor hva kva hvem kven hvilken "
-                    "hvilket kan vil må skal bør finnes har er".split()),
+    "en": frozenset(["why", "how", "when", "where", "what", "who", "which", "can", "could", "will", "would", "is", "are", "do", "does", "did", "should", "anyone"]),
+    "sv": frozenset(["varför", "hur", "när", "var", "vad", "vem", "vilken", "vilket", "vilka", "kan", "kommer", "går", "får", "ska", "borde", "finns", "har", "är"]),
+    "da": frozenset(["hvorfor", "hvordan", "hvornår", "hvor", "hvad", "hvem", "hvilken", "hvilket", "hvilke", "kan", "vil", "må", "skal", "bør", "findes", "har", "er"]),
+    "no": frozenset(["hvorfor", "korfor", "hvordan", "korleis", "når", "hvor", "kor", "hva", "kva", "hvem", "kven", "hvilken", "hvilket", "kan", "vil", "må", "skal", "bør", "finnes", "har", "er"]),
 }
 
 SUFFIXES: dict[str, tuple[str, ...]] = {

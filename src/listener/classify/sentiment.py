@@ -65,25 +65,62 @@ def _tokenize(sentence: str) -> list[str]:
 class Scored:
     score: float
     question: bool
+    negated: bool = False
+    """A negator occurred next to a word with a valence."""
+    complaint_rule: bool = False
+    """A rule that needs no sentiment word fired: a why-question with a negation, a "too much" phrase."""
+    deciding: int | None = None
+    """In a text of several sentences, the one that pulled hardest the way the text went."""
 
 
-def score_text(text: str, lang: str) -> Scored:
-    sentences = [s for s in _SENTENCES.split(text) if s.strip()]
-    if not sentences:
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One word, symbol or rule that moved a sentence's score, and why by how much."""
+
+    sentence: int
+    token: str
+    valence: float
+    """The lexicon's (or the rule's) value before the modifiers."""
+    value: float
+    """What it added to the sentence: after intensifiers, negation, capitals and "but"."""
+    modifiers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    compound: float
+    question: bool
+    negated: bool
+    complaint_rule: bool
+
+
+def score_text(text: str, lang: str, trace: list[Evidence] | None = None) -> Scored:
+    """The text's score; with ``trace``, every word and rule that counted is appended to it."""
+    parts = sentences(text)
+    if not parts:
         return Scored(0.0, False)
-    scored = [_sentence(s, lang) for s in sentences]
-    question = any(q for _, q in scored)
-    compounds = [c for c, _ in scored]
+    scored = [_sentence(s, lang, None if trace is None else (trace, i)) for i, s in enumerate(parts)]
+    question = any(s.question for s in scored)
+    negated = any(s.negated for s in scored)
+    rule = any(s.complaint_rule for s in scored)
+    compounds = [s.compound for s in scored]
     if len(compounds) == 1:
-        return Scored(compounds[0], question)
+        return Scored(compounds[0], question, negated, rule)
     opinions = [c for c in compounds if abs(c) >= NEUTRAL_BAND]
     if not opinions:
-        return Scored(0.0, question)
+        return Scored(0.0, question, negated, rule)
     mean = sum(opinions) / len(opinions)
     sharpest_complaint, strongest_praise = min(opinions), max(opinions)
     if sharpest_complaint <= -SHARP and strongest_praise < -sharpest_complaint:
         mean = min(mean, sharpest_complaint)
-    return Scored(mean, question)
+    sign = 1 if mean > 0 else -1
+    deciding = max(range(len(compounds)), key=lambda i: sign * compounds[i]) if mean else None
+    return Scored(mean, question, negated, rule, deciding)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences score_text scores, in the order its trace numbers them."""
+    return [s for s in _SENTENCES.split(text) if s.strip()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +131,8 @@ class _Grammar:
     contrast: frozenset[str]
     why: frozenset[str]
     excess: frozenset[tuple[str, ...]]
+    excess_starts: frozenset[str]
+    """The first words of the excess phrases: most sentences hold none, and need no phrase check."""
     lookahead: bool
     """Swedish, Danish and Norwegian put the negator after the verb: "jag gillar inte"."""
 
@@ -107,19 +146,23 @@ def _grammar(lang: str) -> _Grammar:
         rules.CONTRAST.get(lang, frozenset()),
         rules.WHY.get(lang, frozenset()),
         rules.EXCESS.get(lang, frozenset()),
+        frozenset(phrase[0] for phrase in rules.EXCESS.get(lang, ())),
         lang in ("sv", "da", "no"),
     )
 
 
-def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
+def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None = None) -> _Sentence:
     tokens = _tokenize(sentence)
     words = [t.lower() for t in tokens]
     g = _grammar(lang)
     scored = lang in lexicon.LANGS
     symbols = lexicon.symbols()
     shouting: bool | None = None
+    negated = False
 
     valences: list[float] = []
+    tracing = trace is not None
+    evidence: list[tuple[str, float, list[str]]] = []
     pivot = -1
     for i, word in enumerate(words):
         if word in g.contrast:
@@ -132,10 +175,14 @@ def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
             symbol = symbols.get(_MODIFIERS.sub("", token))
             if symbol is not None:
                 valences.append(symbol)
+                if tracing:
+                    evidence.append((token, symbol, []))
             continue
         symbol = symbols.get(token)  # emoticons spelled with letters: xD, :P
         if symbol is not None:
             valences.append(symbol)
+            if tracing:
+                evidence.append((token, symbol, []))
             continue
         if not scored or word in g.negators:
             continue  # "no" negates; its own lexicon valence would count the negation twice
@@ -143,35 +190,59 @@ def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
         value = lexicon.words(lang).get(word, 0.0) if named else _valence(word, lang)
         if not value:
             continue
+        base, notes = value, []
         sign = 1.0 if value > 0 else -1.0
         if len(token) > 1 and token.isupper():
             if shouting is None:
                 shouting = sum(t.isupper() for t in tokens if len(t) > 1) > 0.8 * len(tokens)
             if not shouting:
                 value += sign * _CAPS
+                notes.append("capitals")
         for distance, factor in ((1, 1.0), (2, 0.95), (3, 0.9)):
             if i < distance:
                 break
             before = words[i - distance]
             if before in g.boosters:
                 value += sign * _BOOST * factor
+                notes.append(f"intensified by {before}")
             elif before in g.dampeners:
                 value -= sign * _BOOST * factor
-        if not g.negators.isdisjoint(words[max(0, i - 3) : i + 2 if g.lookahead else i]):
+                notes.append(f"softened by {before}")
+        near = words[max(0, i - 3) : i + 2 if g.lookahead else i]
+        if not g.negators.isdisjoint(near):
             value *= _NEGATION_SCALAR
+            negated = True
+            notes.append("negated by " + next(w for w in near if w in g.negators))
         valences.append(value)
+        if tracing:
+            evidence.append((token, base, notes))
 
+    complaint_rule = False
     if _reproach(words, g):
+        complaint_rule = True
         valences.append(_REPROACH)
-    if any(tuple(words[i : i + len(phrase)]) == phrase for phrase in g.excess for i in range(len(words))):
+        if tracing:
+            evidence.append(("why-question with a negation", _REPROACH, []))
+    if not g.excess_starts.isdisjoint(words) and any(
+        tuple(words[i : i + len(phrase)]) == phrase for phrase in g.excess for i in range(len(words))
+    ):
+        complaint_rule = True
         valences.append(_EXCESS)
+        if tracing:
+            evidence.append(('"too much" phrase', _EXCESS, []))
     if pivot >= 0:
         valences = [v * 0.5 for v in valences[:pivot]] + [v * 1.5 for v in valences[pivot:]]
+        for j in range(len(evidence)):  # empty unless tracing
+            evidence[j][2].append("before a contrast" if j < pivot else "after a contrast")
     total = sum(valences)
     if total:
         total += math.copysign(min(sentence.count("!"), 4) * _EXCLAIM, total)
     compound = total / math.sqrt(total * total + 15) if total else 0.0
-    return compound, _is_question(sentence, words, lang)
+    if tracing:
+        out, number = trace
+        out.extend(Evidence(number, token, round(base, 3), round(value, 3), tuple(notes))
+                   for (token, base, notes), value in zip(evidence, valences, strict=True))
+    return _Sentence(compound, _is_question(sentence, words, lang), negated, complaint_rule)
 
 
 def _reproach(words: list[str], g: _Grammar) -> bool:

@@ -1,0 +1,72 @@
+"""Learned models in the store: every instance of an installation uses the newest one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, func, select
+
+from listener.classify.learned import LearnedModel
+from listener.logs import get_logger
+from listener.store.tables import human_labels, learned_models
+
+
+@dataclass(frozen=True, slots=True)
+class StoredModel:
+    id: int
+    created_at: datetime
+    labels: int
+    model: LearnedModel
+
+
+def save(conn: Connection, model: LearnedModel, at: datetime, metrics: dict | None = None) -> int:
+    return conn.execute(learned_models.insert().values(
+        created_at=at, labels=model.labels, languages=model.counts, model=model.to_bytes(), metrics=metrics,
+    ).returning(learned_models.c.id)).scalar_one()
+
+
+def newest_id(conn: Connection) -> int | None:
+    return conn.execute(select(learned_models.c.id).order_by(learned_models.c.id.desc()).limit(1)).scalar()
+
+
+def labels_since_newest(conn: Connection) -> int:
+    """Labels given since the newest model was trained (all of them if there is none)."""
+    trained = select(func.max(learned_models.c.created_at)).scalar_subquery()
+    q = select(func.count()).select_from(human_labels)
+    return conn.execute(q.where((human_labels.c.created_at > trained) | trained.is_(None))).scalar_one()
+
+
+def newest(conn: Connection) -> StoredModel | None:
+    """Raises ValueError if the newest model cannot be read (written by a newer version)."""
+    row = conn.execute(
+        select(learned_models.c.id, learned_models.c.created_at, learned_models.c.labels, learned_models.c.model)
+        .order_by(learned_models.c.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    return StoredModel(row.id, row.created_at, row.labels, LearnedModel.from_bytes(row.model))
+
+
+class Current:
+    """The newest model, read again only when a newer one has been stored (a cheap id query per
+    call), so a model trained by another instance or by `listener learn` is picked up."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._id: int | None = None
+        self._model: LearnedModel | None = None
+
+    def get(self, conn: Connection | None = None) -> LearnedModel | None:
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.get(own)
+        newest_model_id = newest_id(conn)
+        if newest_model_id != self._id:
+            try:
+                stored = newest(conn)
+            except ValueError as exc:  # a newer version's model: classify with the lexicon alone
+                get_logger().warning("classifier.model_unreadable", model=newest_model_id, error=str(exc))
+                stored = None
+            self._id, self._model = newest_model_id, stored.model if stored else None
+        return self._model
