@@ -92,6 +92,9 @@ class SchedulerConfig(_Strict):
     concurrency: int = Field(default=8, gt=0)
     max_backoff: Duration = timedelta(hours=6)
     jitter: float = Field(default=0.1, ge=0, lt=1)
+    stream_checkpoint: Duration = timedelta(seconds=5)
+    stream_idle: Duration = timedelta(seconds=3)
+    stream_max_read: Duration = timedelta(seconds=30)
 
 
 class LoggingConfig(_Strict):

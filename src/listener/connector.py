@@ -3,13 +3,18 @@
 A connector never writes to the store and never sleeps. It gets a PollContext (the shared HTTP
 client, a logger bound to the source, the clock) and the cursor it returned last time, and returns
 the new items and the next cursor. Rate limits and retries belong to http.py and the scheduler.
+
+A streaming connector (Jetstream, a push API) has ``stream`` instead: an async iterator that yields
+``Streamed`` steps from a long-lived connection. The daemon supervises it (reconnects with backoff)
+and stores each step's cursor in the same transaction as the items before it, so a restart resumes
+with no gap and no duplicate. Whether a source streams may depend on its options (``streams``).
 Third parties add kinds through the ``listener.connectors`` entry-point group.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -69,6 +74,44 @@ class Connector(Protocol):
     Options: ClassVar[type[BaseModel]]
 
     async def poll(self, ctx: PollContext, cursor: Any) -> PollResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """One step of a stream: the items since the previous step, and the cursor that resumes after them.
+
+    A streaming connector yields a first step (with no items) once it is connected, so the daemon
+    knows the connection is up before anything arrives, then a step per event or group of events.
+    """
+
+    items: tuple[Item, ...] = ()
+    cursor: Any = None
+
+
+class StreamingConnector(Protocol):
+    kind: ClassVar[str]
+    description: ClassVar[str]
+    example: ClassVar[str]
+    needs_url: ClassVar[bool]
+    Options: ClassVar[type[BaseModel]]
+
+    @classmethod
+    def streams(cls, options: BaseModel) -> bool: ...
+
+    def stream(self, ctx: PollContext, cursor: Any) -> AsyncIterator[Streamed]:
+        """Connect, resuming from ``cursor`` (None: from now), and yield steps until the connection ends.
+
+        Ending or raising both mean "disconnected"; the daemon calls it again with the last cursor it
+        stored. Rewinding a little for safety is the connector's business (it knows the cursor's unit);
+        items seen twice are dropped by external id.
+        """
+        ...
+
+
+def is_streaming(connector: type, options: BaseModel) -> bool:
+    """Whether a source of this kind, with these options, streams rather than polls."""
+    streams = getattr(connector, "streams", None)
+    return bool(streams(options)) if callable(streams) else False
 
 
 @functools.cache

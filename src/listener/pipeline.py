@@ -6,11 +6,11 @@ writes the whole batch in one transaction, so a batch is stored entirely or not 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from listener.classify import classify as classify_text
 from listener.domain import Item, Mention
@@ -41,8 +41,13 @@ class SourceRef:
     require_match: bool = False
 
 
+Checkpoint = Callable[[Connection, int], None]
+"""Called with the batch's own transaction and its count of new mentions: a stream's cursor is
+stored with the items it covers."""
+
+
 def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
-            router: Router | None = None) -> BatchResult:
+            router: Router | None = None, checkpoint: Checkpoint | None = None) -> BatchResult:
     router = router or Router()
     batch = normalise(items, source.name, now)
     with engine.connect() as conn:
@@ -50,7 +55,7 @@ def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datet
     batch = dedupe(batch, known)
     batch = classify(batch, source.lang)
     batch = route(batch, router, source.require_match)
-    new, alerts = store(engine, source.id, batch, router, now)
+    new, alerts = store(engine, source.id, batch, router, now, checkpoint)
     return BatchResult(seen=len(items), new_ids=list(new), alerts=alerts)
 
 
@@ -115,10 +120,12 @@ def route(batch: Sequence[Mention], router: Router, require_match: bool = False)
 
 
 def store(engine: Engine, source_id: int, batch: Sequence[Mention], router: Router | None = None,
-          now: datetime | None = None) -> tuple[dict[int, Mention], int]:
+          now: datetime | None = None, checkpoint: Checkpoint | None = None) -> tuple[dict[int, Mention], int]:
     """One transaction: the new mentions, their tags and routes, and their alerts in the outbox,
     so no alert is written for a mention that is not stored, nor lost for one that is."""
     with engine.begin() as conn:
         new = mention_store.insert(conn, source_id, batch)
         alerts = routing_store.write_routes(conn, new, router, now) if router and new and now else 0
+        if checkpoint is not None:
+            checkpoint(conn, len(new))
     return new, alerts

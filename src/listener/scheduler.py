@@ -25,12 +25,13 @@ from listener import pipeline
 from listener.alerts.worker import Deliverer
 from listener.clock import Clock, utcnow
 from listener.config import Config, SchedulerConfig
-from listener.connector import PollContext, registry
+from listener.connector import PollContext, PollResult, is_streaming, registry
 from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import sources as source_store
+from listener.streaming import StreamSupervisor, read_until_idle
 from listener.text import describe
 
 SHUTDOWN_GRACE = 8.0
@@ -94,12 +95,31 @@ class Poller:
         self.router = Router.from_config(config)
         self.alerts_written = asyncio.Event()
 
-    def claim(self, names: Iterable[str] | None = None, limit: int | None = None) -> list[source_store.SourceState]:
+    def claim(self, names: Iterable[str] | None = None, limit: int | None = None,
+              exclude: Iterable[str] = ()) -> list[source_store.SourceState]:
         lease = self.config.http.timeout * 4 + timedelta(minutes=1)
         with self.engine.begin() as conn:
             return source_store.claim_due(
-                conn, self.clock(), limit or len(self.config.sources) or 1, lease, names
+                conn, self.clock(), limit or len(self.config.sources) or 1, lease, names, exclude
             )
+
+    def streaming(self) -> list[str]:
+        """The enabled sources that stream: the daemon supervises them instead of polling."""
+        kinds = registry()
+        return [s.name for s in self.config.sources
+                if s.enabled and s.connector in kinds and is_streaming(kinds[s.connector], s.options)]
+
+    async def fetch(self, source, ctx: PollContext, cursor) -> PollResult:
+        """One poll's items; a streaming source is read until it has been quiet for a moment."""
+        connector = registry()[source.connector]
+        if not is_streaming(connector, source.options):
+            return await connector().poll(ctx, cursor)
+        policy = self.policy
+        read = await read_until_idle(connector().stream(ctx, cursor), cursor, policy.stream_idle.total_seconds(),
+                                     policy.stream_max_read.total_seconds())
+        if read.error:
+            ctx.log.info("stream.disconnected", error=read.error)
+        return PollResult(items=read.items, cursor=read.cursor)
 
     async def poll(self, state: source_store.SourceState) -> PollOutcome:
         log = get_logger(source=state.name, connector=state.connector)
@@ -115,10 +135,11 @@ class Poller:
         )
         started = time.perf_counter()
         try:
-            result = await registry()[source.connector]().poll(ctx, state.cursor)
+            result = await self.fetch(source, ctx, state.cursor)
             batch = pipeline.process(
                 self.engine, pipeline.SourceRef(state.id, state.name, source.lang, source.require_match),
                 result.items, self.clock(), self.router,
+                lambda conn, new: source_store.save_cursor(conn, state.id, result.cursor),
             )
         except asyncio.CancelledError:
             with self.engine.begin() as conn:
@@ -189,6 +210,8 @@ class Daemon:
         self.deliverer = deliverer
         self.log = get_logger()
         self.in_flight: dict[int, asyncio.Task] = {}
+        self.streams: list[asyncio.Task] = []
+        self._streaming_names = poller.streaming()
         self.stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -207,7 +230,8 @@ class Daemon:
                                   args=[department.name], id=f"digest:{department.name}", coalesce=True)
         scheduler.start()
         delivery = asyncio.create_task(self._deliver_forever(), name="deliver")
-        self.log.info("daemon.started", sources=len(self.poller.config.sources))
+        self._supervise_streams()
+        self.log.info("daemon.started", sources=len(self.poller.config.sources), streams=len(self.streams))
         try:
             await self.stopping.wait()
         finally:
@@ -218,6 +242,23 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         self.log.info("daemon.stopped")
+
+    def _supervise_streams(self) -> None:
+        poller = self.poller
+        for name in poller.streaming():
+            source = poller.config.source(name)
+            supervisor = StreamSupervisor(
+                poller.config, poller.engine, poller.http, registry()[source.connector](), source,
+                poller.router, poller.clock, poller.alerts_written, rng=poller.rng,
+            )
+            task = asyncio.create_task(supervisor.run(), name=f"stream:{name}")
+            task.add_done_callback(lambda t, name=name: self._stream_ended(name, t))
+            self.streams.append(task)
+
+    def _stream_ended(self, name: str, task: asyncio.Task) -> None:
+        """A supervisor ends only when cancelled at shutdown; anything else is a bug worth a line."""
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("stream.crashed", source=name, error=describe(task.exception()))
 
     def stop(self) -> None:
         if not self.stopping.is_set():
@@ -246,7 +287,7 @@ class Daemon:
         if room <= 0:
             return
         try:
-            due = self.poller.claim(limit=room)
+            due = self.poller.claim(limit=room, exclude=self._streaming_names)
         except Exception as exc:  # the database is away; try again next tick
             self.log.error("tick.failed", error=describe(exc))
             return
@@ -263,6 +304,11 @@ class Daemon:
             self.log.error("poll.crashed", source=name, error=describe(task.exception()))
 
     async def _drain(self) -> None:
+        """Stop the streams (each stores what it holds and its cursor) and let polls finish."""
+        for task in self.streams:
+            task.cancel()
+        if self.streams:
+            await asyncio.wait(self.streams, timeout=SHUTDOWN_GRACE)
         tasks = list(self.in_flight.values())
         if not tasks:
             return

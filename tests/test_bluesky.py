@@ -1,0 +1,275 @@
+"""Bluesky through Jetstream: recorded frames played by a real local WebSocket server."""
+
+import asyncio
+import json
+import random
+import time
+
+import pytest
+from conftest import write_config
+from jetstream import JetstreamServer, recorded_frames, time_us
+from sqlalchemy import select
+from test_scheduler import events  # noqa: F401 - the fixture that captures log events
+
+from listener.config import ConfigError, load_config
+from listener.connector import registry
+from listener.connectors.bluesky import REWIND_US, parse_event
+from listener.http import HttpClient
+from listener.scheduler import Poller
+from listener.store import sources as source_store
+from listener.store.engine import make_engine, upgrade
+from listener.store.tables import mentions, sources
+from listener.streaming import StreamSupervisor
+
+FRAMES = recorded_frames()
+REDISTRICTING = 25
+"""Every one of the 25 recorded search results for "redistricting" says it; no other post does."""
+HALF = [i for i, f in enumerate(FRAMES) if "redistricting" in f.lower()][REDISTRICTING // 2]
+"""A frame about halfway through the matching posts (the older author feed comes first)."""
+
+
+@pytest.fixture
+def jetstream():
+    servers = []
+
+    def start(frames=FRAMES, published=None):
+        server = JetstreamServer(frames, published).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def setup(tmp_path, db_url, url, query="redistricting", extra=""):
+    config = load_config(write_config(tmp_path, f"""
+[scheduler]
+stream_idle = "0.5s"
+stream_max_read = "10s"
+stream_checkpoint = "0.2s"
+
+[[sources]]
+name = "bsky"
+connector = "bluesky"
+url = "{url}"
+query = "{query}"
+{extra}
+""", db_url))
+    engine = make_engine(config.database_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        source_store.sync(conn, config.sources, time_now())
+    return config, engine
+
+
+def time_now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def poll(config, engine):
+    async def go():
+        async with HttpClient(config.http) as http:
+            poller = Poller(config, engine, http, rng=random.Random(1))
+            [state] = poller.claim(names=["bsky"])
+            return await poller.poll(state)
+
+    return asyncio.run(go())
+
+
+def stored(engine):
+    with engine.connect() as conn:
+        return conn.execute(select(mentions).order_by(mentions.c.id)).all()
+
+
+def cursor(engine):
+    with engine.connect() as conn:
+        return source_store.get_state(conn, "bsky").cursor
+
+
+def test_frames_become_posts_with_threads_and_authors_by_did():
+    events = [parse_event(frame) for frame in FRAMES]
+    posts = [e.item for e in events if e.item is not None]
+    assert len(posts) == len(FRAMES) - 3  # not the identity, account and delete events
+    record = json.loads(FRAMES[0])
+    first = posts[0]
+    assert first.external_id == f"at://{record['did']}/app.bsky.feed.post/{record['commit']['rkey']}"
+    assert first.url == f"https://bsky.app/profile/{record['did']}/post/{record['commit']['rkey']}"
+    assert first.author.handle == record["did"] and first.platform == "bluesky"
+    assert first.text == record["commit"]["record"]["text"]
+    replies = [json.loads(f) for f in FRAMES if '"reply":' in f]
+    assert replies
+    by_id = {p.external_id: p for p in posts}
+    for reply in replies:
+        post = by_id[f"at://{reply['did']}/app.bsky.feed.post/{reply['commit']['rkey']}"]
+        assert post.in_reply_to == reply["commit"]["record"]["reply"]["parent"]["uri"]
+        assert post.in_reply_to.startswith("at://")
+    identity = parse_event(FRAMES[1])
+    assert identity.handle == (record["did"], "chriskenny.bsky.social")
+    assert parse_event(FRAMES[-1]).item is None  # a deletion
+    assert parse_event(FRAMES[-1]).time_us == time_us(FRAMES[-1])
+
+
+@pytest.mark.parametrize("frame", ['{"did":"did:plc:x","time_us":17', b"\xff\xfe garbage", "[]", '{"kind":"commit"}'])
+def test_a_garbled_frame_is_refused_with_a_reason(frame):
+    with pytest.raises(ValueError):
+        parse_event(frame)
+
+
+def test_options_are_checked_when_the_config_loads(tmp_path):
+    path = write_config(tmp_path, """
+[[sources]]
+name = "a"
+connector = "bluesky"
+
+[[sources]]
+name = "b"
+connector = "bluesky"
+query = "(dramaten"
+
+[[sources]]
+name = "c"
+connector = "bluesky"
+query = "x"
+hashtags = ["x"]
+""")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = "\n".join(info.value.problems)
+    assert "sources[0].query: missing" in text
+    assert "sources[1].query:" in text
+    assert "sources[2].hashtags: unknown key" in text
+
+
+def test_poll_reads_until_quiet_stores_matches_and_resumes_from_its_cursor(tmp_path, db_url, jetstream):
+    server = jetstream(published=HALF + 1)
+    config, engine = setup(tmp_path, db_url, server.url)
+    first = poll(config, engine)
+    assert first.ok, first.error
+    assert server.paths == ["/subscribe?wantedCollections=app.bsky.feed.post"]
+    assert cursor(engine) == time_us(FRAMES[HALF])
+    rows = stored(engine)
+    early = len(rows)
+    assert 0 < early < REDISTRICTING
+    assert all("redistricting" in r.text.lower() for r in rows)
+    assert {r.platform for r in rows} == {"bluesky"}
+
+    server.publish(len(FRAMES))
+    second = poll(config, engine)
+    assert second.ok and second.new == REDISTRICTING - early
+    assert server.cursors()[1] == time_us(FRAMES[HALF]) - REWIND_US
+    rows = stored(engine)
+    assert len(rows) == len({r.external_id for r in rows}) == REDISTRICTING
+    assert cursor(engine) == time_us(FRAMES[-1])
+    assert sum(1 for r in rows if r.in_reply_to) == sum(
+        1 for f in FRAMES if '"reply":' in f and "redistricting" in f.lower() and "app.bsky.feed.post" in f
+    )
+
+
+def test_handle_told_by_an_identity_event_is_the_authors_name(tmp_path, db_url, jetstream):
+    server = jetstream()
+    config, engine = setup(tmp_path, db_url, server.url, query="bskyr")
+    assert poll(config, engine).ok
+    did = json.loads(FRAMES[0])["did"]
+    names = {(r.author_handle, r.author_name) for r in stored(engine)}
+    assert (did, "chriskenny.bsky.social") in names
+    assert all(name == "" for handle, name in names if handle != did)  # no identity event told theirs
+
+
+def test_a_garbled_frame_is_skipped_and_the_stream_goes_on(tmp_path, db_url, jetstream, events):
+    frames = FRAMES[:10] + ['{"did":"did:plc:x","time_us":17'] + FRAMES[10:]
+    server = jetstream(frames)
+    config, engine = setup(tmp_path, db_url, server.url)
+    assert poll(config, engine).ok
+    assert len(stored(engine)) == REDISTRICTING
+    assert [e for e in events() if e["event"] == "stream.bad_frame"]
+
+
+def test_a_rejected_cursor_is_dropped_and_the_stream_starts_from_now(tmp_path, db_url, jetstream, events):
+    server = jetstream()
+    server.reject_cursors_below = time_us(FRAMES[-1]) + 1
+    config, engine = setup(tmp_path, db_url, server.url)
+    with engine.begin() as conn:
+        source_store.save_cursor(conn, source_store.get_state(conn, "bsky").id, time_us(FRAMES[0]))
+    assert poll(config, engine).ok
+    assert server.cursors() == [time_us(FRAMES[0]) - REWIND_US, None]
+    assert len(stored(engine)) == REDISTRICTING
+    [warning] = [e for e in events() if e["event"] == "stream.cursor_rejected"]
+    assert warning["status"] == 400
+
+
+def test_an_unreachable_stream_fails_the_poll_with_one_line(tmp_path, db_url):
+    config, engine = setup(tmp_path, db_url, "ws://127.0.0.1:9/subscribe")
+    outcome = poll(config, engine)
+    assert not outcome.ok
+    assert outcome.error.startswith("cannot connect to 127.0.0.1")
+    assert cursor(engine) is None
+
+
+def supervise(config, engine, until, first_delay=0.05, timeout=20.0):
+    """Run one stream supervisor until ``until()`` holds, then stop it as the daemon does."""
+
+    async def go():
+        async with HttpClient(config.http) as http:
+            source = config.source("bsky")
+            poller = Poller(config, engine, http)
+            supervisor = StreamSupervisor(config, engine, http, registry()["bluesky"](), source, poller.router,
+                                          poller.clock, poller.alerts_written, first_delay=first_delay)
+            task = asyncio.create_task(supervisor.run())
+            deadline = time.monotonic() + timeout
+            while not until() and time.monotonic() < deadline and not task.done():
+                await asyncio.sleep(0.05)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(go())
+
+
+def test_supervisor_reconnects_after_a_dropped_connection_and_a_truncated_frame(tmp_path, db_url, jetstream, events):
+    server = jetstream()
+    server.drop_after = 20
+    server.truncate_after = 10
+    config, engine = setup(tmp_path, db_url, server.url)
+    supervise(config, engine, lambda: len(stored(engine)) >= REDISTRICTING and len(server.paths) >= 3)
+    rows = stored(engine)
+    assert len(rows) == len({r.external_id for r in rows}) == REDISTRICTING
+    assert len(server.paths) >= 3 and all(c is not None for c in server.cursors()[1:])
+    assert cursor(engine) == time_us(FRAMES[-1])
+    names = [e["event"] for e in events()]
+    assert names.count("stream.disconnected") >= 2 and names.count("stream.connected") >= 3
+    assert "stream.failing" not in names  # a dropped connection that comes back is not a failure
+    with engine.connect() as conn:
+        assert conn.execute(select(sources.c.lease_until)).scalar_one() is None  # given back at shutdown
+
+
+def test_supervisor_that_cannot_connect_says_failing_once_and_keeps_trying(tmp_path, db_url, events):
+    config, engine = setup(tmp_path, db_url, "ws://127.0.0.1:9/subscribe")
+
+    def failures():
+        with engine.connect() as conn:
+            return source_store.get_state(conn, "bsky").failures
+
+    supervise(config, engine, lambda: failures() >= 3, first_delay=0.01)
+    assert failures() >= 3
+    names = [e["event"] for e in events()]
+    assert names.count("stream.failing") == 1 and names.count("stream.retry") >= 3
+    with engine.connect() as conn:
+        state = source_store.get_state(conn, "bsky")
+    assert state.last_error.startswith("cannot connect to 127.0.0.1")
+
+
+def test_supervisor_stores_at_shutdown_and_a_restart_resumes_without_gap_or_duplicate(tmp_path, db_url, jetstream):
+    server = jetstream(published=HALF + 1)
+    config, engine = setup(tmp_path, db_url, server.url)
+    supervise(config, engine, lambda: cursor(engine) == time_us(FRAMES[HALF]))
+    early = {r.external_id for r in stored(engine)}
+    assert cursor(engine) == time_us(FRAMES[HALF])
+
+    server.publish(len(FRAMES))
+    supervise(config, engine, lambda: len(stored(engine)) >= REDISTRICTING)
+    rows = stored(engine)
+    assert len(rows) == len({r.external_id for r in rows}) == REDISTRICTING
+    assert early < {r.external_id for r in rows}
+    assert server.cursors() == [None, time_us(FRAMES[HALF]) - REWIND_US]
