@@ -3,25 +3,20 @@
 A connector never writes to the store and never sleeps. It gets a PollContext (the shared HTTP
 client, a logger bound to the source, the clock) and the cursor it returned last time, and returns
 the new items and the next cursor. Rate limits and retries belong to http.py and the scheduler.
-Third parties add kinds through the ``listener.connectors`` entry-point group.
+Third parties add kinds through the ``listener.connectors`` entry-point group (registry.py).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol
 
-import structlog
 from pydantic import BaseModel, ConfigDict
 
 from listener.domain import Item
 from listener.http import Fetched, HttpClient, Validators
-
-ENTRY_POINT_GROUP = "listener.connectors"
 
 
 class NoOptions(BaseModel):
@@ -69,15 +64,3 @@ class Connector(Protocol):
     Options: ClassVar[type[BaseModel]]
 
     async def poll(self, ctx: PollContext, cursor: Any) -> PollResult: ...
-
-
-@functools.cache
-def registry() -> dict[str, type[Connector]]:
-    """Every installed connector kind, first-party ones included, by entry point."""
-    found: dict[str, type[Connector]] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            found[ep.name] = ep.load()
-        except Exception as exc:  # a broken third-party plugin must not take the daemon down
-            structlog.get_logger().error("connector.load_failed", kind=ep.name, error=str(exc))
-    return found

@@ -15,9 +15,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field
 
 from listener import __version__
-from listener.config import HttpConfig
+from listener.durations import Duration
+
+
+class HttpConfig(BaseModel):
+    """The [http] table of config.toml: it lives here, where the client that obeys it is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user_agent: str = "listener/{version} (+https://example.org/contact)"
+    timeout: Duration = timedelta(seconds=20)
+    max_bytes: int = Field(default=10_000_000, gt=0)
+    max_redirects: int = Field(default=5, ge=0)
+    per_host: int = Field(default=2, gt=0)
 
 
 @dataclass(frozen=True, slots=True)

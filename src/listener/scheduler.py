@@ -25,9 +25,10 @@ from listener import pipeline
 from listener.alerts.worker import Deliverer
 from listener.clock import Clock, utcnow
 from listener.config import Config, SchedulerConfig
-from listener.connector import PollContext, registry
+from listener.connector import PollContext
 from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
+from listener.registry import registry
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import sources as source_store

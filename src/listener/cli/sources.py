@@ -52,7 +52,7 @@ def _state_word(s) -> str:
 @cli.command()
 def connectors() -> None:
     """Describe every installed connector kind, with an example [[sources]] table."""
-    from listener.connector import registry
+    from listener.registry import registry
 
     for kind, connector in sorted(registry().items()):
         click.echo(f"{kind}\n  {connector.description}\n")
