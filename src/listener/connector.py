@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+import httpx
 from pydantic import BaseModel, ConfigDict
 
 from listener.domain import Item
@@ -39,14 +40,28 @@ class PollContext:
     now: Callable[[], datetime]
     validators: Validators = field(default_factory=Validators)
 
+    hosts: set[str] = field(default_factory=set)
+    """Every host this poll asked, so the scheduler can keep the next poll behind their rate limits."""
+
     async def fetch(self, url: str | None = None) -> Fetched:
         """GET ``url`` (the source's own URL by default), conditionally when it is the source's URL."""
         target = url or self.url
+        self.hosts.add(httpx.URL(target).host)
         if target != self.url:
             return await self.http.get(target)
         fetched = await self.http.get(target, validators=self.validators)
         self.validators = fetched.validators
         return fetched
+
+    async def get(self, url: str, **kwargs: Any) -> Fetched:
+        """GET an API address; keyword arguments as for ``HttpClient.get`` (params, headers,
+        secret_params, credential)."""
+        self.hosts.add(httpx.URL(url).host)
+        return await self.http.get(url, **kwargs)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> Fetched:
+        self.hosts.add(httpx.URL(url).host)
+        return await self.http.request(method, url, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +72,8 @@ class PollResult:
 
 
 class Connector(Protocol):
+    """``default_url`` (optional) is the public address used when a source gives no ``url``."""
+
     kind: ClassVar[str]
     description: ClassVar[str]
     example: ClassVar[str]
