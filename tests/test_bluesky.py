@@ -12,7 +12,7 @@ from sqlalchemy import select
 from test_scheduler import events  # noqa: F401 - the fixture that captures log events
 
 from listener.config import ConfigError, load_config
-from listener.connector import registry
+from listener.registry import registry
 from listener.connectors.bluesky import REWIND_US, parse_event
 from listener.http import HttpClient
 from listener.scheduler import Poller

@@ -6,7 +6,8 @@ from click.testing import CliRunner
 from conftest import write_config
 
 from listener.cli import cli
-from listener.config import ConfigError, load_config, parse_duration
+from listener.config import ConfigError, load_config
+from listener.durations import parse_duration
 
 GOOD = """
 [[sources]]

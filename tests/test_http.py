@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from listener import __version__
-from listener.config import HttpConfig
 from listener.http import (
     FetchError,
     HttpClient,
+    HttpConfig,
     HttpStatusError,
     RetryLater,
     TooLarge,

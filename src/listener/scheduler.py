@@ -25,9 +25,10 @@ from listener import pipeline
 from listener.alerts.worker import Deliverer
 from listener.clock import Clock, utcnow
 from listener.config import Config, SchedulerConfig
-from listener.connector import PollContext, PollResult, is_streaming, registry
-from listener.http import HttpClient, RetryLater, Validators
+from listener.connector import PollContext, PollResult, is_streaming
+from listener.http import AuthError, HttpClient, RetryLater, Validators
 from listener.logs import get_logger
+from listener.registry import registry
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import sources as source_store
@@ -152,6 +153,10 @@ class Poller:
     def _succeeded(self, state, ctx, result, batch, log, started) -> PollOutcome:
         now = self.clock()
         next_at = now + jittered(state.interval, self.policy.jitter, self.rng)
+        rate_wait = max((self.http.rate_wait(host) for host in ctx.hosts), default=timedelta(0))
+        if rate_wait:
+            next_at = max(next_at, now + min(rate_wait, MAX_RETRY_AFTER))
+            log.info("poll.rate_limited", resets_in_s=int(rate_wait.total_seconds()))
         after = _with_new(state, now, batch.new)
         silent = is_silent(after, now)
         with self.engine.begin() as conn:
@@ -178,12 +183,16 @@ class Poller:
         delay = jittered(backoff(failures, state.interval, self.policy.max_backoff), self.policy.jitter, self.rng)
         if isinstance(exc, RetryLater):
             delay = honour_retry_after(delay, exc.retry_after, MAX_RETRY_AFTER)
+        elif isinstance(exc, AuthError):
+            delay = max(self.policy.max_backoff, state.interval)  # only a person can fix it
         error = describe(exc)
         next_at = now + delay
         with self.engine.begin() as conn:
             source_store.record_failure(conn, state, now=now, next_poll_at=next_at, error=error)
         ms = int((time.perf_counter() - started) * 1000)
-        if state.failures == 0:
+        if isinstance(exc, AuthError) and (state.failures == 0 or state.last_error != error):
+            log.warning("source.auth_failed", error=error)
+        elif state.failures == 0:
             log.warning("source.failing", error=error)
         log.info("poll.failed", error=error, failures=failures, retry_in_s=int(delay.total_seconds()), ms=ms)
         return PollOutcome(state.name, False, ms=ms, error=error, next_poll_at=next_at)

@@ -52,13 +52,17 @@ def _state_word(s) -> str:
 @cli.command()
 def connectors() -> None:
     """Describe every installed connector kind, with an example [[sources]] table."""
-    from listener.connector import registry
+    from listener.registry import registry
 
     for kind, connector in sorted(registry().items()):
         click.echo(f"{kind}\n  {connector.description}\n")
         fields = connector.Options.model_fields
-        if fields:
+        default_url = getattr(connector, "default_url", "")
+        if fields or default_url:
             click.echo("  options:")
+            if default_url:
+                click.echo(f"    url: the address to read (default {default_url!r})")
             for name, field in fields.items():
-                click.echo(f"    {name}: {field.description or ''} (default {field.default!r})")
+                default = "required" if field.is_required() else f"default {field.default!r}"
+                click.echo(f"    {name}: {field.description or ''} ({default})")
         click.echo("  example:\n" + "\n".join("    " + line for line in connector.example.splitlines()) + "\n")
