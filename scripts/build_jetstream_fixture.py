@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "bluesky"
 
 
 def micros(iso: str) -> int:
-    when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    when = datetime.fromisoformat(iso)
     return int(when.timestamp()) * 1_000_000 + when.microsecond
 
 

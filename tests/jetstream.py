@@ -9,6 +9,7 @@ WebSocket level, or refuse a cursor at the handshake.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 from http import HTTPStatus
@@ -110,13 +111,16 @@ class JetstreamServer:
         finally:
             self._handlers.discard(task)
 
+    def _beyond(self, position: int) -> bool:
+        return position < self.published
+
     async def _play(self, websocket) -> None:
         query = parse_qs(urlsplit(websocket.request.path).query)
         cursor = int(query["cursor"][0]) if "cursor" in query else None
         position, sent = 0, 0
         while True:
             async with self._changed:
-                await self._changed.wait_for(lambda: position < self.published)
+                await self._changed.wait_for(functools.partial(self._beyond, position))
             while position < self.published:
                 frame = self.frames[position]
                 position += 1

@@ -1,20 +1,24 @@
 """Bluesky through Jetstream: recorded frames played by a real local WebSocket server."""
 
 import asyncio
+import io
 import json
 import random
+import signal
 import time
+from datetime import UTC, datetime
 
 import pytest
 from conftest import write_config
 from jetstream import JetstreamServer, recorded_frames, time_us
-from sqlalchemy import select
-from test_scheduler import events  # noqa: F401 - the fixture that captures log events
-
-from listener.config import ConfigError, load_config
-from listener.registry import registry
 from listener.connectors.bluesky import REWIND_US, parse_event
+from sqlalchemy import select
+from test_daemon import start, stop, wait_for_mentions  # noqa: F401 - start is a fixture
+
+from listener import logs
+from listener.config import ConfigError, load_config
 from listener.http import HttpClient
+from listener.registry import registry
 from listener.scheduler import Poller
 from listener.store import sources as source_store
 from listener.store.engine import make_engine, upgrade
@@ -29,15 +33,22 @@ HALF = [i for i, f in enumerate(FRAMES) if "redistricting" in f.lower()][REDISTR
 
 
 @pytest.fixture
+def events():
+    buf = io.StringIO()
+    logs.configure("debug", "json", buf)
+    return lambda: [json.loads(line) for line in buf.getvalue().splitlines()]
+
+
+@pytest.fixture
 def jetstream():
     servers = []
 
-    def start(frames=FRAMES, published=None):
+    def play(frames=FRAMES, published=None):
         server = JetstreamServer(frames, published).start()
         servers.append(server)
         return server
 
-    yield start
+    yield play
     for server in servers:
         server.stop()
 
@@ -59,14 +70,8 @@ query = "{query}"
     engine = make_engine(config.database_url)
     upgrade(engine)
     with engine.begin() as conn:
-        source_store.sync(conn, config.sources, time_now())
+        source_store.sync(conn, config.sources, datetime.now(UTC))
     return config, engine
-
-
-def time_now():
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 def poll(config, engine):
@@ -273,3 +278,69 @@ def test_supervisor_stores_at_shutdown_and_a_restart_resumes_without_gap_or_dupl
     assert len(rows) == len({r.external_id for r in rows}) == REDISTRICTING
     assert early < {r.external_id for r in rows}
     assert server.cursors() == [None, time_us(FRAMES[HALF]) - REWIND_US]
+
+
+def test_listener_run_streams_stores_at_sigterm_and_resumes_after_restart(tmp_path, jetstream, start):  # noqa: F811
+    server = jetstream(published=HALF + 1)
+    config, engine = setup(tmp_path, f"sqlite:///{tmp_path / 'listener.db'}", server.url)
+    proc = start(config.path)
+    early = wait_for_mentions(tmp_path / "listener.db", REDISTRICTING // 2 + 1, proc)
+    assert early == REDISTRICTING // 2 + 1
+    err, _ = stop(proc, signal.SIGTERM)
+    assert proc.returncode == 0, err
+    names = [json.loads(line)["event"] for line in err.splitlines() if line.startswith("{")]
+    assert "stream.connected" in names and "poll.done" not in names  # supervised, never polled
+    assert cursor(engine) == time_us(FRAMES[HALF])
+
+    server.publish(len(FRAMES))
+    proc = start(config.path)
+    assert wait_for_mentions(tmp_path / "listener.db", REDISTRICTING, proc) == REDISTRICTING
+    err, _ = stop(proc, signal.SIGTERM)
+    assert proc.returncode == 0, err
+    rows = stored(engine)
+    assert len(rows) == len({r.external_id for r in rows}) == REDISTRICTING
+    assert server.cursors() == [None, time_us(FRAMES[HALF]) - REWIND_US]
+    assert cursor(engine) == time_us(FRAMES[-1])
+
+
+def test_sources_test_shows_what_would_be_stored_and_stores_nothing(tmp_path, db_url, jetstream, server):
+    from click.testing import CliRunner
+
+    from listener.cli import cli
+
+    stream = jetstream()
+    feed = server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
+    config, engine = setup(tmp_path, db_url, stream.url, extra=f"""
+[[sources]]
+name = "blog"
+connector = "rss"
+url = "{feed}"
+
+[[sources]]
+name = "down"
+connector = "bluesky"
+url = "ws://127.0.0.1:9/subscribe"
+query = "x"
+""")
+    with engine.begin() as conn:
+        source_store.save_cursor(conn, source_store.get_state(conn, "bsky").id, time_us(FRAMES[HALF]))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-c", str(config.path), "sources", "test", "bsky", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == len([f for f in FRAMES[HALF:] if "redistricting" in f.lower()])
+    assert all(row["new"] and row["external_id"].startswith("at://") for row in rows)
+    assert stream.cursors() == [time_us(FRAMES[HALF]) - REWIND_US]
+
+    result = runner.invoke(cli, ["-c", str(config.path), "sources", "test", "blog"])
+    assert result.exit_code == 0 and "nothing stored" in result.stderr
+    assert len(result.stdout.splitlines()) > 2
+
+    result = runner.invoke(cli, ["-c", str(config.path), "sources", "test", "down"])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("down: FAILED: cannot connect to 127.0.0.1")
+
+    assert stored(engine) == []
+    assert cursor(engine) == time_us(FRAMES[HALF])
+    result = runner.invoke(cli, ["-c", str(config.path), "sources"])
+    assert result.exit_code == 0 and "bsky" in result.stdout

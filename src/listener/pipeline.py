@@ -59,6 +59,17 @@ def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datet
     return BatchResult(seen=len(items), new_ids=list(new), alerts=alerts)
 
 
+def preview(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
+            router: Router) -> list[tuple[Mention, bool]]:
+    """What ``process`` would store, stored nowhere: each mention classified and routed, and whether
+    the store lacks it (new). For `listener sources test`; the store is only read."""
+    batch = dedupe(normalise(items, source.name, now))
+    with engine.connect() as conn:
+        known = mention_store.known(conn, source.id, [m.external_id for m in batch])
+    batch = route(classify(batch, source.lang), router, source.require_match)
+    return [(m, m.external_id not in known) for m in batch]
+
+
 def normalise(items: Sequence[Item], source: str, now: datetime) -> list[Mention]:
     """Items as mentions: attributed to their source, with a publication time even when the feed
     gave none (the time we first saw it) and never one in the future (a wrong clock at the site
