@@ -28,7 +28,7 @@ from sqlalchemy.exc import ArgumentError
 
 from listener.durations import Duration
 from listener.http import HttpConfig
-from listener.registry import OptionSchema, option_schemas
+from listener.registry import OptionSchema, broken, option_schemas
 
 DEFAULT_PATH = "config.toml"
 ENV_VAR = "LISTENER_CONFIG"
@@ -317,6 +317,8 @@ class Config:
     routes: tuple[RouteConfig, ...] = ()
     queries: tuple[QueryConfig, ...] = ()
     campaigns: tuple[CampaignConfig, ...] = ()
+    skipped: tuple[str, ...] = ()
+    """Sources left out because their connector is installed but broken, one line each."""
 
     @property
     def database_url(self) -> str:
@@ -372,7 +374,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         schema = None
 
     raw_sources = raw.get("sources", []) if isinstance(raw.get("sources", []), list) else []
-    sources = _validate_sources(name, raw_sources, option_schemas(), problems)
+    skipped: list[str] = []
+    sources = _validate_sources(name, raw_sources, option_schemas(), problems, skipped)
     if schema is not None:
         problems.extend(f"{name}: {key}: {problem}" for key, problem in schema.references())
     if problems or schema is None:
@@ -391,16 +394,20 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         routes=tuple(schema.routes),
         queries=tuple(schema.queries),
         campaigns=tuple(schema.campaigns),
+        skipped=tuple(skipped),
     )
 
 
 def _validate_sources(name: str, raw_sources: list[Any], connectors: dict[str, OptionSchema],
-                      problems: list[str]) -> list[Source]:
+                      problems: list[str], skipped: list[str]) -> list[Source]:
     """Each source's connector options, checked by that connector's own schema.
 
     The common keys were checked by the file schema already; options are checked even when a
-    common key is wrong, so one run reports every problem.
+    common key is wrong, so one run reports every problem. A source whose connector is installed
+    but broken is left out (``skipped``) rather than refused: one bad plugin must not stop the
+    daemon from serving every other source.
     """
+    unusable = broken()
     sources: list[Source] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_sources):
@@ -409,6 +416,10 @@ def _validate_sources(name: str, raw_sources: list[Any], connectors: dict[str, O
         prefix = f"{name}: sources[{index}]"
         kind = raw.get("connector")
         connector = connectors.get(kind) if isinstance(kind, str) else None
+        if isinstance(kind, str) and kind in unusable and connector is None:
+            skipped.append(f'{prefix}.connector: "{kind}" is installed but broken ({unusable[kind]}); '
+                           "this source is skipped until the connector is fixed or uninstalled")
+            continue
         if isinstance(kind, str) and connector is None:
             known = ", ".join(sorted(connectors)) or "none installed"
             problems.append(f'{prefix}.connector: unknown connector "{kind}"; known: {known}')

@@ -28,7 +28,7 @@ from listener.config import Config, SchedulerConfig
 from listener.connector import PollContext, PollResult, is_streaming
 from listener.http import AuthError, HttpClient, RetryLater, Validators
 from listener.logs import get_logger
-from listener.registry import registry
+from listener.registry import broken, registry
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import sources as source_store
@@ -240,6 +240,10 @@ class Daemon:
         scheduler.start()
         delivery = asyncio.create_task(self._deliver_forever(), name="deliver")
         self._supervise_streams()
+        for kind, reason in sorted(broken().items()):
+            self.log.error("connector.broken", kind=kind, error=reason)
+        for line in self.poller.config.skipped:
+            self.log.warning("source.skipped", reason=line)
         self.log.info("daemon.started", sources=len(self.poller.config.sources), streams=len(self.streams))
         try:
             await self.stopping.wait()

@@ -123,7 +123,10 @@ async def _preview(ctx: Context, source):
 @cli.command()
 def connectors() -> None:
     """Describe every installed connector kind, with an example [[sources]] table."""
-    from listener.registry import registry
+    from listener.registry import broken, registry
+
+    for kind, reason in sorted(broken().items()):
+        click.echo(f"{kind}\n  BROKEN: {reason}\n  (sources using it are skipped; fix or uninstall it)\n")
 
     for kind, connector in sorted(registry().items()):
         click.echo(f"{kind}\n  {connector.description}\n")
