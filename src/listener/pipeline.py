@@ -133,10 +133,15 @@ def route(batch: Sequence[Mention], router: Router, require_match: bool = False)
 def store(engine: Engine, source_id: int, batch: Sequence[Mention], router: Router | None = None,
           now: datetime | None = None, checkpoint: Checkpoint | None = None) -> tuple[dict[int, Mention], int]:
     """One transaction: the new mentions, their tags and routes, and their alerts in the outbox,
-    so no alert is written for a mention that is not stored, nor lost for one that is."""
+    so no alert is written for a mention that is not stored, nor lost for one that is. A copy of
+    words already stored through another source is linked to the first (``duplicate_of``) and
+    not alerted again."""
     with engine.begin() as conn:
         new = mention_store.insert(conn, source_id, batch)
-        alerts = routing_store.write_routes(conn, new, router, now) if router and new and now else 0
+        alerts = 0
+        if router and new and now:
+            copies = mention_store.copies(conn, list(new))
+            alerts = routing_store.write_routes(conn, new, router, now, copies)
         if checkpoint is not None:
             checkpoint(conn, len(new))
     return new, alerts

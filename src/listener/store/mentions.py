@@ -39,6 +39,14 @@ def insert(conn: Connection, source_id: int, batch: Sequence[Mention]) -> dict[i
     return {row.id: by_external_id[row.external_id] for row in rows}
 
 
+def copies(conn: Connection, ids: Sequence[int]) -> set[int]:
+    """Which of these mentions are linked to an earlier copy from another source."""
+    if not ids:
+        return set()
+    q = select(mentions.c.id).where(mentions.c.id.in_(list(ids)), mentions.c.duplicate_of.is_not(None))
+    return set(conn.execute(q).scalars())
+
+
 def known(conn: Connection, source_id: int, external_ids: Sequence[str]) -> set[str]:
     """Which of these external ids the source's mentions already have."""
     if not external_ids:
