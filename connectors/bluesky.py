@@ -10,8 +10,14 @@ Jetstream names authors only by DID. The DID is stored as ``author_handle`` (it 
 unlike a handle), so an own account is written ``bluesky:did:plc:…``; the handle, when an
 identity event on the stream has told it, is stored as the author's name.
 
-``parse_event`` is a pure function from one frame to an Event, so recorded frames are tested
-without a network.
+With ``mode = "search"`` the source polls ``app.bsky.feed.searchPosts`` instead, signed in with
+an app password (``identifier``, ``password_env``) through ``com.atproto.server.createSession`` on
+``url`` (default https://bsky.social); the cursor is the newest ``indexedAt`` seen, sent as
+``since``. Bluesky's search syntax differs from ours, so ``search`` is what is sent and ``query``,
+if given, filters what comes back.
+
+``parse_event`` and ``search_items`` are pure functions from a frame or a response body to items,
+so recorded bodies are tested without a network.
 """
 
 from __future__ import annotations
@@ -27,11 +33,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, InvalidURI
 
-from listener.connector import PollContext, Streamed
+from listener.connector import PollContext, PollResult, Streamed
+from listener.connectors.common import budget_left, credential
 from listener.domain import Author, Item
+from listener.http import FetchError
 from listener.matching import Query, Text
 
 JETSTREAM_URL = "wss://jetstream2.us-east.bsky.network/subscribe"
+SEARCH_URL = "https://bsky.social"
+SEARCH_PAGES = 3
 COLLECTION = "app.bsky.feed.post"
 REWIND_US = 5_000_000
 """How far back a reconnect starts, in microseconds: events near the cut may not have been stored."""
@@ -45,19 +55,28 @@ class StreamError(Exception):
 class BlueskyOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    query: str = Field(description="posts to keep, in the query language of [[queries]]")
-    mode: Literal["jetstream"] = Field("jetstream", description="jetstream: the live stream of every post")
+    query: str | None = Field(None, description="posts to keep, in the query language of [[queries]]")
+    mode: Literal["jetstream", "search"] = Field(
+        "jetstream", description="jetstream: the live stream of every post; search: poll searchPosts")
+    search: str | None = Field(None, description="search mode: the q sent to searchPosts")
+    identifier: str | None = Field(None, description="search mode: the account's handle or e-mail")
+    password_env: str | None = Field(None, description="search mode: variable holding an app password")
 
     @field_validator("query")
     @classmethod
-    def _parses(cls, value: str) -> str:
-        Query.parse(value)
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            Query.parse(value)
         return value
 
     @model_validator(mode="after")
-    def _not_empty(self) -> BlueskyOptions:
-        if not self.query.strip():
-            raise ValueError("query is empty; Jetstream sends every post on Bluesky, so say which to keep")
+    def _complete(self) -> BlueskyOptions:
+        if self.mode == "jetstream" and not self.query:
+            raise ValueError('query is missing; Jetstream sends every post on Bluesky, so say which to keep')
+        if self.mode == "search":
+            missing = [k for k in ("search", "identifier", "password_env") if not getattr(self, k)]
+            if missing:
+                raise ValueError(f"search mode needs {', '.join(missing)} (an app password, not the account's)")
         return self
 
 
@@ -75,7 +94,8 @@ class BlueskyConnector:
     description: ClassVar[str] = (
         "Streams every new Bluesky post from Jetstream (no account needed) and keeps those matching "
         "`query`. Replies carry in_reply_to; authors are stored by DID. Resumes after a restart "
-        "from its stored cursor. `url` is the Jetstream endpoint (default " + JETSTREAM_URL + ")."
+        "from its stored cursor. `url` is the Jetstream endpoint. mode = \"search\" polls "
+        "searchPosts instead, with an app password (url then defaults to " + SEARCH_URL + ")."
     )
     example: ClassVar[str] = (
         '[[sources]]\nname = "bluesky"\nconnector = "bluesky"\nquery = "dramaten OR #dramaten"'
@@ -86,7 +106,35 @@ class BlueskyConnector:
 
     @classmethod
     def streams(cls, options: BaseModel) -> bool:
-        return True
+        return options.mode == "jetstream"
+
+    async def poll(self, ctx: PollContext, cursor: Any) -> PollResult:
+        """Search mode: sign in, then newest posts first, back to ``cursor`` (at most three pages)."""
+        options = ctx.options
+        base = SEARCH_URL if ctx.url in ("", JETSTREAM_URL) else ctx.url.rstrip("/")
+        password = credential(options.password_env, f"bluesky source {ctx.source}")
+        session = await ctx.request("POST", f"{base}/xrpc/com.atproto.server.createSession",
+                                    json_body={"identifier": options.identifier, "password": password},
+                                    credential=options.password_env)
+        token = session.json().get("accessJwt")
+        if not isinstance(token, str):
+            raise FetchError(f"createSession on {_host(base)} gave no accessJwt")
+        query = Query.parse(options.query) if options.query else None
+        params: dict[str, str | int] = {"q": options.search, "sort": "latest", "limit": 100}
+        if isinstance(cursor, str):
+            params["since"] = cursor
+        items, newest = [], cursor
+        for _ in range(SEARCH_PAGES):
+            fetched = await ctx.get(f"{base}/xrpc/app.bsky.feed.searchPosts", params=params,
+                                    headers={"Authorization": f"Bearer {token}"}, credential=options.password_env)
+            found, page_newest, more = search_items(fetched.body)
+            items += [i for i in found if query is None or matches(i, query)]
+            if page_newest and (newest is None or page_newest > newest):
+                newest = page_newest
+            if not more or not budget_left(fetched):
+                break
+            params["cursor"] = more
+        return PollResult(items=items, cursor=newest)
 
     async def stream(self, ctx: PollContext, cursor: Any) -> AsyncIterator[Streamed]:
         query = Query.parse(ctx.options.query)
@@ -183,6 +231,29 @@ def post_item(did: str, rkey: str, record: dict) -> Item:
         platform="bluesky",
         in_reply_to=parent if isinstance(parent, str) else None,
     )
+
+
+def search_items(body: bytes) -> tuple[list[Item], str | None, str | None]:
+    """A searchPosts page: its posts, the newest ``indexedAt`` on it, and the next page's cursor."""
+    try:
+        data = json.loads(body)
+        posts = data["posts"]
+    except (ValueError, KeyError, TypeError):
+        raise FetchError("searchPosts answered with something other than a list of posts") from None
+    items, newest = [], None
+    for post in posts if isinstance(posts, list) else []:
+        uri, record, author = post.get("uri"), post.get("record"), post.get("author") or {}
+        if not (isinstance(uri, str) and uri.startswith("at://") and isinstance(record, dict)):
+            continue
+        did, rkey = uri.removeprefix("at://").split("/")[0], uri.rsplit("/", 1)[-1]
+        item = post_item(did, rkey, record)
+        name = author.get("displayName") or author.get("handle") or ""
+        items.append(replace(item, author=Author(name=str(name)[:200], handle=did)))
+        indexed = post.get("indexedAt")
+        if isinstance(indexed, str) and (newest is None or indexed > newest):
+            newest = indexed
+    more = data.get("cursor")
+    return items, newest, more if isinstance(more, str) and more else None
 
 
 def matches(item: Item, query: Query) -> bool:

@@ -7,6 +7,7 @@ import random
 import signal
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from conftest import write_config
@@ -26,6 +27,7 @@ from listener.store.tables import mentions, sources
 from listener.streaming import StreamSupervisor
 
 FRAMES = recorded_frames()
+FIXTURES = Path(__file__).parent / "fixtures" / "bluesky"
 REDISTRICTING = 25
 """Every one of the 25 recorded search results for "redistricting" says it; no other post does."""
 HALF = [i for i, f in enumerate(FRAMES) if "redistricting" in f.lower()][REDISTRICTING // 2]
@@ -344,3 +346,57 @@ query = "x"
     assert cursor(engine) == time_us(FRAMES[HALF])
     result = runner.invoke(cli, ["-c", str(config.path), "sources"])
     assert result.exit_code == 0 and "bsky" in result.stdout
+
+
+def test_search_mode_signs_in_and_pages_through_searchposts(tmp_path, db_url, server, monkeypatch):
+    from feedserver import Route, json_route
+
+    monkeypatch.setenv("BSKY_APP_PASSWORD", "app-pass-1234")
+    # No recording of createSession exists; its answer's fields are those the lexicon defines.
+    session = b'{"accessJwt":"jwt-access-abc","refreshJwt":"jwt-refresh","handle":"me.example","did":"did:plc:me"}'
+    server.add("/xrpc/com.atproto.server.createSession", body=session, content_type="application/json", etag=False)
+    pages = {
+        None: json_route("bluesky/searchPosts_q-redistricting.json"),
+        "25": json_route("bluesky/getQuotes.json"),  # a second real page of posts, with no cursor: the end
+    }
+    server.add("/xrpc/app.bsky.feed.searchPosts", Route(respond=lambda r: pages[r.query.get("cursor")]))
+    config, engine = setup(tmp_path, db_url, server.base, query="texas OR maps", extra="""mode = "search"
+search = "redistricting"
+identifier = "me.example"
+password_env = "BSKY_APP_PASSWORD"
+""")
+    outcome = poll(config, engine)
+    assert outcome.ok, outcome.error
+    [login] = server.received("/xrpc/com.atproto.server.createSession")
+    assert login.json() == {"identifier": "me.example", "password": "app-pass-1234"}
+    searches = server.received("/xrpc/app.bsky.feed.searchPosts")
+    assert [r.query.get("cursor") for r in searches] == [None, "25"]
+    assert all(r.headers["authorization"] == "Bearer jwt-access-abc" for r in searches)
+    assert searches[0].query["q"] == "redistricting" and "since" not in searches[0].query
+    recorded = json.loads((FIXTURES / "searchPosts_q-redistricting.json").read_text())["posts"]
+    newest = max(p["indexedAt"] for p in recorded)
+    assert cursor(engine) == newest
+    rows = stored(engine)
+    assert rows and all(any(w in r.text.lower() for w in ("texas", "maps")) for r in rows)
+    by_uri = {p["uri"]: p for p in recorded}
+    for row in rows:
+        post = by_uri[row.external_id]
+        assert row.author_handle == post["author"]["did"]
+        assert row.author_name == (post["author"].get("displayName") or post["author"]["handle"])
+        assert row.in_reply_to == (post["record"].get("reply") or {}).get("parent", {}).get("uri")
+
+    poll(config, engine)
+    assert server.received("/xrpc/app.bsky.feed.searchPosts")[-1].query["since"] == newest
+    assert len(stored(engine)) == len(rows)
+
+
+def test_search_mode_without_its_password_is_an_authentication_problem(tmp_path, db_url, server, monkeypatch):
+    monkeypatch.delenv("BSKY_APP_PASSWORD", raising=False)
+    config, engine = setup(tmp_path, db_url, server.base, extra="""mode = "search"
+search = "x"
+identifier = "me.example"
+password_env = "BSKY_APP_PASSWORD"
+""")
+    outcome = poll(config, engine)
+    assert not outcome.ok and "set the environment variable BSKY_APP_PASSWORD" in outcome.error
+    assert server.requests == []

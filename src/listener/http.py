@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -258,7 +259,9 @@ class HttpClient:
     async def request(self, method: str, url: str, validators: Validators | None = None, *,
                       params: Mapping[str, str | int] | None = None, headers: Mapping[str, str] | None = None,
                       data: Mapping[str, str] | None = None, auth: tuple[str, str] | None = None,
-                      secret_params: Mapping[str, str] | None = None, credential: str | None = None) -> Fetched:
+                      secret_params: Mapping[str, str] | None = None, credential: str | None = None,
+                      json_body: Mapping[str, Any] | None = None) -> Fetched:
+        """Any method; ``data`` is sent as a form, ``json_body`` as JSON (neither is ever shown)."""
         validators = validators or Validators()
         target = httpx.URL(url)
         if params:
@@ -274,7 +277,7 @@ class HttpClient:
             async with self._hosts[host]:
                 try:
                     async with asyncio.timeout(self.config.timeout.total_seconds() * 2):
-                        return await self._send(method, target, shown, validators, headers, data, auth, credential)
+                        return await self._send(method, target, shown, validators, headers, data, auth, credential, json_body)
                 except TimeoutError:
                     raise FetchError(f"timed out after {self.config.timeout.total_seconds() * 2:g}s fetching {shown}") from None
                 except httpx.TimeoutException:
@@ -308,9 +311,10 @@ class HttpClient:
             del self._not_before[host]
 
     async def _send(self, method, target: httpx.URL, shown: str, validators: Validators, headers, data, auth,
-                    credential) -> Fetched:
+                    credential, json_body=None) -> Fetched:
         request_headers = {**validators.headers(), **(headers or {})}
-        async with self._client.stream(method, target, headers=request_headers, data=data, auth=auth) as response:
+        async with self._client.stream(method, target, headers=request_headers, data=data, auth=auth,
+                                       json=json_body) as response:
             final_url = shown if response.url == target else _without_query(response.url)
             now = datetime.now(UTC)
             rate = parse_rate_limit(response.headers, now)
