@@ -400,3 +400,17 @@ password_env = "BSKY_APP_PASSWORD"
     outcome = poll(config, engine)
     assert not outcome.ok and "set the environment variable BSKY_APP_PASSWORD" in outcome.error
     assert server.requests == []
+
+
+def test_the_commented_example_in_config_toml_validates(tmp_path):
+    text = (Path(__file__).parent.parent / "config.toml").read_text(encoding="utf-8")
+    start = text.index('# [[sources]]\n# name = "bluesky"')
+    block = text[start:text.index("\n\n", start)]
+    lines = [line[2:] for line in block.splitlines() if line.startswith(("# [[", "# ")) and " = " in line
+             or line.startswith("# [[")]
+    stream = [line for line in lines if not line.startswith(("mode", "search", "identifier", "password_env"))]
+    for variant in (stream, lines):
+        config = load_config(write_config(tmp_path, "\n".join(variant) + "\n"))
+        [source] = config.sources
+        assert source.connector == "bluesky" and source.options.query == "dramaten OR #dramaten"
+    assert source.options.mode == "search"
