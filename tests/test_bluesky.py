@@ -145,7 +145,7 @@ hashtags = ["x"]
     with pytest.raises(ConfigError) as info:
         load_config(path)
     text = "\n".join(info.value.problems)
-    assert "sources[0].query: missing" in text
+    assert "sources[0]: query is missing; Jetstream sends every post on Bluesky" in text
     assert "sources[1].query:" in text
     assert "sources[2].hashtags: unknown key" in text
 

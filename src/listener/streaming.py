@@ -94,6 +94,7 @@ class StreamSupervisor:
         self.state: source_store.SourceState | None = None
         self.cursor: Any = None
         self.stored_cursor: Any = None
+        self.stored_at = clock()
         self.buffer: list[Item] = []
 
     async def run(self) -> None:
@@ -102,11 +103,12 @@ class StreamSupervisor:
         failures = self.state.failures
         try:
             while True:
-                connected, error = await self._connect_once(failures)
+                connected, events, error = await self._connect_once(failures)
                 if connected:
+                    self.log.info("stream.disconnected", error=error, events=events)
+                if events:
                     failures = 0
-                    self.log.info("stream.disconnected", error=error)
-                else:
+                else:  # never up, or up and closed before a single event: back off
                     failures += 1
                     self._failed(error, failures)
                 delay = jittered(exponential(self.first_delay, max(failures, 1), MAX_RECONNECT_DELAY),
@@ -115,20 +117,22 @@ class StreamSupervisor:
         finally:
             self._store(release=True)
 
-    async def _connect_once(self, failures: int) -> tuple[bool, str | None]:
-        """One connection, from connecting to its end; whether it came up, and why it ended."""
+    async def _connect_once(self, failures: int) -> tuple[bool, int, str | None]:
+        """One connection, from connecting to its end: whether it came up, how many events it
+        brought, and why it ended."""
         ctx = PollContext(source=self.source.name, url=self.source.url, options=self.source.options,
                           http=self.http, log=self.log, now=self.clock)
         steps = self.connector.stream(ctx, self.cursor)
-        connected, error, saver = False, None, None
+        connected, events, error, saver = False, -1, None, None
         try:
             async for step in steps:
+                events += 1
                 if not connected:
                     connected = True
                     self.log.info("stream.connected", cursor=self.cursor)
-                    if failures:
-                        self.log.warning("stream.recovered", after_failures=failures)
                     saver = asyncio.create_task(self._store_periodically(), name=f"checkpoint:{self.source.name}")
+                elif events == 1 and failures:
+                    self.log.warning("stream.recovered", after_failures=failures)
                 self.buffer.extend(step.items)
                 self.cursor = step.cursor
         except Exception as exc:  # whatever broke the connection, the supervisor reconnects
@@ -142,7 +146,7 @@ class StreamSupervisor:
                 await steps.aclose()
         if connected:
             self._store()
-        return connected, error
+        return connected, max(events, 0), error
 
     async def _store_periodically(self) -> None:
         every = self.config.scheduler.stream_checkpoint.total_seconds()
@@ -158,6 +162,8 @@ class StreamSupervisor:
         if not self.buffer and self.cursor == self.stored_cursor:
             if release:
                 self._release()
+            elif self.clock() - self.stored_at > self.lease / 3:
+                self._renew()
             return
         items, cursor, state = self.buffer, self.cursor, self.state
         self.buffer = []
@@ -174,11 +180,21 @@ class StreamSupervisor:
             self.buffer = items + self.buffer
             self.log.error("stream.checkpoint_failed", error=describe(exc), buffered=len(self.buffer))
             return
-        self.stored_cursor = cursor
+        self.stored_cursor, self.stored_at = cursor, now
         if batch.alerts:
             self.alerts_written.set()
         if batch.seen:
             self.log.info("stream.stored", items=batch.seen, new=batch.new, alerts=batch.alerts, cursor=cursor)
+
+    def _renew(self) -> None:
+        """A quiet stream still holds its source: renew the lease before another instance takes it."""
+        now = self.clock()
+        try:
+            with self.engine.begin() as conn:
+                source_store.renew_lease(conn, self.state.id, now + self.lease)
+            self.stored_at = now
+        except Exception as exc:  # tried again at the next checkpoint
+            self.log.error("stream.renew_failed", error=describe(exc))
 
     def _release(self) -> None:
         try:
@@ -188,7 +204,7 @@ class StreamSupervisor:
             self.log.error("stream.release_failed", error=describe(exc))
 
     def _failed(self, error: str | None, failures: int) -> None:
-        error = error or "the connection closed before it was up"
+        error = error or "the connection closed before any event came"
         if failures == 1:
             self.log.warning("stream.failing", error=error)
         delay = exponential(self.first_delay, failures, MAX_RECONNECT_DELAY)

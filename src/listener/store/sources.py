@@ -164,6 +164,10 @@ def record_failure(conn: Connection, state: SourceState, *, now: datetime, next_
     )
 
 
+def renew_lease(conn: Connection, source_id: int, until: datetime) -> None:
+    conn.execute(update(sources).where(sources.c.id == source_id).values(lease_until=until))
+
+
 def save_cursor(conn: Connection, source_id: int, cursor: Any) -> None:
     conn.execute(update(sources).where(sources.c.id == source_id).values(cursor=cursor))
 
