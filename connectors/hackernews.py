@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from listener.connectors.common import Options, budget_left, parse_time
 from pydantic import Field
 
 from listener.connector import PollContext, PollResult
+from listener.connectors.common import Options, budget_left, parse_time
 from listener.domain import Author, Item
 from listener.http import FetchError, HttpStatusError
 from listener.text import html_to_text

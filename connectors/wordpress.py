@@ -12,17 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from listener.connectors.common import (
-    MAX_PAGES,
-    Options,
-    as_list,
-    budget_left,
-    parse_time,
-)
-from listener.connectors.rss import parse_feed
 from pydantic import Field
 
 from listener.connector import PollContext, PollResult
+from listener.connectors.common import MAX_PAGES, Options, as_list, budget_left, parse_time
+from listener.connectors.rss import parse_feed
 from listener.domain import Author, Item
 from listener.http import HttpStatusError
 from listener.text import html_to_text
