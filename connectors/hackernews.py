@@ -19,7 +19,7 @@ from listener.http import FetchError, HttpStatusError
 from listener.text import html_to_text
 
 HIT_CAP = 1000
-MAX_REQUESTS = 20
+MAX_REQUESTS = 50
 INDEX_LAG = 60
 """Seconds a new item may take to reach the index; a slice ends this far before now."""
 ITEM = "https://news.ycombinator.com/item?id={}"
