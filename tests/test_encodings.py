@@ -18,6 +18,7 @@ def original_text(fixture: str, encoding: str) -> str:
     ("encoding/eucjp_feed_as_shift_jis_no_charset.rss.xml", "shift_jis", "ゲーム三昧な正月"),
     ("encoding/big5_feedparser_text_as_rss_item_no_charset.rss.xml", "big5", "我希望"),
     ("hostile/feedparser_chardet_shiftjis.xml", "shift_jis", "DrecomRSSに記事投稿が反映されない…"),
+    ("hostile/feedparser_chardet_koi8r.xml", "koi8_r", "Как пережить новогоднюю ночь"),
 ])
 def test_undeclared_encodings_are_detected(fixture, encoding, expect):
     items = parse_feed((FIXTURES / fixture).read_bytes(), charset=None)
@@ -42,3 +43,9 @@ def test_a_declared_http_charset_still_wins_when_the_bytes_fit_it():
     body = (FIXTURES / "encoding/wp_comments_windows-1252_no_charset.rss.xml").read_bytes()
     items = parse_feed(body, charset="cp1252")
     assert any("’" in i.text for i in items)
+
+
+def test_a_short_latin_text_is_read_as_windows_1252():
+    body = "<rss><channel><item><title>Smörgåsbord på Åre – “bäst”</title></item></channel></rss>".encode("cp1252")
+    (item,) = parse_feed(body, charset=None)
+    assert item.title == "Smörgåsbord på Åre – “bäst”"
