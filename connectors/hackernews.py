@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from listener.connectors.common import Options, budget_left, parse_time
 from pydantic import Field
 
 from listener.connector import PollContext, PollResult
+from listener.connectors.common import Options, budget_left, parse_time
 from listener.domain import Author, Item
 from listener.http import FetchError, HttpStatusError
 from listener.text import html_to_text
 
 HIT_CAP = 1000
-MAX_REQUESTS = 20
+MAX_REQUESTS = 50
 INDEX_LAG = 60
 """Seconds a new item may take to reach the index; a slice ends this far before now."""
 ITEM = "https://news.ycombinator.com/item?id={}"

@@ -13,20 +13,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from listener.connectors.common import (
-    MAX_PAGES,
-    Options,
-    as_list,
-    budget_left,
-    credential,
-    id_key,
-    links,
-    newest,
-    parse_time,
-)
 from pydantic import Field, field_validator, model_validator
 
 from listener.connector import PollContext, PollResult
+from listener.connectors.common import MAX_PAGES, Options, as_list, budget_left, credential, id_key, links, newest, parse_time, spent
 from listener.domain import Author, Item
 from listener.http import FetchError, HttpStatusError
 from listener.text import html_to_text
@@ -81,12 +71,14 @@ class MastodonConnector:
         statuses: list[dict] = []
         for tag in options.hashtags:
             url = f"{base}/api/v1/timelines/tag/{quote(tag, safe='')}"
+            if spent(ctx, url):
+                break
             found, cursor[f"tag:{tag}"] = await _timeline(ctx, url, cursor.get(f"tag:{tag}"), options, headers)
             statuses += found
-        if options.query:
+        if options.query and not spent(ctx, base):
             found, cursor["search"] = await _search(ctx, base, cursor.get("search"), options, headers)
             statuses += found
-        parents = await _parent_uris(ctx, base, statuses, headers, options.token_env)
+        parents = {} if spent(ctx, base) else await _parent_uris(ctx, base, statuses, headers, options.token_env)
         return PollResult(items=parse_statuses(statuses, base, parents), cursor=cursor)
 
 

@@ -17,17 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from listener.connectors.common import (
-    MAX_PAGES,
-    Options,
-    budget_left,
-    credential,
-    parse_time,
-)
 from pydantic import Field, field_validator, model_validator
 
 from listener import __version__
 from listener.connector import PollContext, PollResult
+from listener.connectors.common import MAX_PAGES, Options, budget_left, credential, parse_time, spent
 from listener.domain import Author, Item
 from listener.http import AuthError, FetchError
 from listener.text import html_to_text
@@ -97,6 +91,9 @@ class RedditConnector:
                 listings.append((f"r/{name}/comments", f"{base}/r/{quote(name)}/comments", {}))
         items: list[Item] = []
         for key, url, params in listings:
+            if spent(ctx, url):
+                ctx.log.info("reddit.rate_limit_spent", left_for_next_poll=key)
+                break
             found, cursor[key] = await _listing(ctx, options, url, params, cursor.get(key))
             items += found
         return PollResult(items=items, cursor=cursor)

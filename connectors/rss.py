@@ -133,11 +133,23 @@ def _as_utf8(body: bytes, charset: str | None) -> bytes:
     return decode_unknown(body).encode("utf-8")
 
 
+_LATIN = frozenset({"cp1250", "cp1252", "cp1254", "cp1257", "cp1258", "latin_1", "iso8859_2", "iso8859_4",
+                    "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16",
+                    "mac_latin2", "mac_roman", "mac_iceland"})
+
+
 def decode_unknown(body: bytes) -> str:
-    """Text of bytes in an undeclared encoding: charset-normalizer's best guess, else windows-1252
-    (the usual truth behind a missing label), which decodes any byte."""
+    """Text of bytes in an undeclared encoding: charset-normalizer's best guess (Big5, Shift-JIS,
+    KOI8-R …), except that among the Latin single-byte code pages windows-1252 wins whenever it
+    can decode the bytes: on a short text the detector often takes "Smörgåsbord på Åre" for
+    Central European ("pĺ Ĺre"), and the languages listener serves are written in windows-1252."""
     best = charset_normalizer.from_bytes(body).best()
-    return str(best) if best is not None else body.decode("cp1252", errors="replace")
+    if best is None or best.encoding in _LATIN:
+        try:
+            return body.decode("cp1252")
+        except UnicodeDecodeError:
+            return str(best) if best is not None else body.decode("cp1252", errors="replace")
+    return str(best)
 
 
 def _item(entry: dict, platform: str) -> Item | None:

@@ -12,17 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from listener.connectors.common import (
-    MAX_PAGES,
-    Options,
-    as_list,
-    budget_left,
-    parse_time,
-)
-from listener.connectors.rss import parse_feed
 from pydantic import Field
 
 from listener.connector import PollContext, PollResult
+from listener.connectors.common import MAX_PAGES, Options, as_list, budget_left, parse_time
+from listener.connectors.rss import parse_feed
 from listener.domain import Author, Item
 from listener.http import HttpStatusError
 from listener.text import html_to_text
@@ -55,9 +49,9 @@ class WordPressConnector:
         try:
             posts, comments = [], []
             if options.posts:
-                posts, cursor["posts"] = await _collection(ctx, f"{api}/posts", cursor.get("posts"), options)
+                posts, cursor["posts"] = await _collection_or_reset(ctx, f"{api}/posts", cursor.get("posts"), options)
             if options.comments:
-                comments, cursor["comments"] = await _collection(ctx, f"{api}/comments", cursor.get("comments"), options)
+                comments, cursor["comments"] = await _collection_or_reset(ctx, f"{api}/comments", cursor.get("comments"), options)
         except HttpStatusError as exc:
             if exc.status not in (401, 404):
                 raise
@@ -70,6 +64,18 @@ class WordPressConnector:
             guids |= await _post_guids(ctx, f"{api}/posts", missing)
         items = parse_posts(posts) + parse_comments(comments, guids, site)
         return PollResult(items=items, cursor=cursor)
+
+
+async def _collection_or_reset(ctx: PollContext, url: str, since: str | None, options: WordPressOptions) -> tuple[list, str | None]:
+    """A 400 to a request with a cursor is WordPress refusing the ``after`` date: the cursor is
+    dropped and the newest page read, so the source does not fail on it forever."""
+    try:
+        return await _collection(ctx, url, since, options)
+    except HttpStatusError as exc:
+        if exc.status != 400 or not since:
+            raise
+        ctx.log.warning("cursor.rejected", cursor=since, error=str(exc))
+        return await _collection(ctx, url, None, options)
 
 
 async def _collection(ctx: PollContext, url: str, since: str | None, options: WordPressOptions) -> tuple[list, str | None]:

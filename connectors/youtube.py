@@ -13,17 +13,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from listener.connectors.common import (
-    MAX_PAGES,
-    Options,
-    budget_left,
-    credential,
-    parse_time,
-)
 from lxml import etree
 from pydantic import Field, field_validator
 
 from listener.connector import PollContext, PollResult
+from listener.connectors.common import MAX_PAGES, Options, budget_left, credential, parse_time
 from listener.domain import Author, Item
 from listener.http import FetchError
 from listener.text import html_to_text

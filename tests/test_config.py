@@ -72,7 +72,8 @@ colour = "blue"
     result = CliRunner().invoke(cli, ["-c", str(path), "check-config"])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert 'config.toml: sources[1].connector: unknown connector "rsss"; known: rss' in lines
+    unknown = next(line for line in lines if line.startswith('config.toml: sources[1].connector: unknown connector "rsss"; known: '))
+    assert "rss" in unknown.split("known: ")[1].split(", ")
     assert any(l.startswith("config.toml: http.timeout: \"soon\" is not a duration") for l in lines)
     assert any(l.startswith("config.toml: http.max_byts: unknown key") for l in lines)
     assert any(l.startswith("config.toml: sources[2].interval:") for l in lines)
@@ -178,3 +179,17 @@ timezone = "Mars/Olympus"
     assert any(p.startswith("config.toml: routes[0].priority:") for p in problems)
     assert "config.toml: queries[0].query: the query ends where a term was expected" in problems
     assert 'config.toml: alerts.timezone: unknown time zone "Mars/Olympus"; use a name such as "Europe/Stockholm"' in problems
+
+
+def test_the_commented_platform_examples_in_config_toml_validate(tmp_path):
+    shipped = (Path(__file__).parent.parent / "config.toml").read_text(encoding="utf-8")
+    block = shipped.split("# ── Platforms")[1].split("# ──")[0]
+    tables = "\n".join(line[2:] for line in block.splitlines() if line.startswith("# ") and
+                       (line.startswith("# [[") or "=" in line))
+    assert tables.count("[[sources]]") == 6
+    path = tmp_path / "config.toml"
+    path.write_text(tables, encoding="utf-8")
+    config = load_config(path)
+    assert [s.connector for s in config.sources] == ["wordpress", "mastodon", "reddit", "hackernews", "youtube", "rss"]
+    assert config.source("hn").url == "https://hn.algolia.com/api/v1"
+    assert config.source("reddit").url == "https://oauth.reddit.com"
