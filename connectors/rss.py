@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
+import charset_normalizer
 import fastfeedparser
+from pydantic import BaseModel, ConfigDict, Field
 
-from listener.connector import NoOptions, PollContext, PollResult
+from listener.connector import PollContext, PollResult
 from listener.domain import Author, Item
 from listener.text import describe, html_to_text, normalise_space
 
@@ -25,6 +29,7 @@ class FeedError(ValueError):
 
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.I)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")
+_REDIRECTORS = re.compile(r"(^|\.)(google\.[a-z.]+|talkwalker\.com)$")
 _WP_COMMENT = re.compile(r"^(?P<post>.+?)#comment-\d+$")
 _PLATFORMS = (
     ("youtube.com", "youtube"),
@@ -40,24 +45,56 @@ _PLATFORMS = (
 )
 
 
+class RssOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    unwrap_redirects: bool = Field(
+        default=False,
+        description="store the real page behind Google Alerts / Talkwalker Alerts redirect links",
+    )
+
+
 class RssConnector:
     kind: ClassVar[str] = "rss"
     description: ClassVar[str] = (
         "Polls an RSS, Atom or JSON Feed: blogs, WordPress post and comment feeds, YouTube channels, "
-        "subreddit and Mastodon RSS. Uses ETag/Last-Modified, so an unchanged feed costs one 304."
+        "subreddit and Mastodon RSS, Google Alerts. Uses ETag/Last-Modified, so an unchanged feed "
+        "costs one 304."
     )
     example: ClassVar[str] = (
         '[[sources]]\nname = "wp-comments"\nconnector = "rss"\n'
-        'url = "https://example.org/comments/feed/"\ninterval = "15m"'
+        'url = "https://example.org/comments/feed/"\ninterval = "15m"\n\n'
+        '[[sources]]\nname = "google-alert"\nconnector = "rss"\n'
+        'url = "https://www.google.com/alerts/feeds/00000000000000000000/0000000000000000000"\n'
+        'unwrap_redirects = true'
     )
     needs_url: ClassVar[bool] = True
-    Options: ClassVar[type[NoOptions]] = NoOptions
+    Options: ClassVar[type[RssOptions]] = RssOptions
 
     async def poll(self, ctx: PollContext, cursor: Any) -> PollResult:
         fetched = await ctx.fetch()
         if fetched.not_modified:
             return PollResult(items=[], cursor=cursor, not_modified=True)
-        return PollResult(items=parse_feed(fetched.body, charset=fetched.charset), cursor=cursor)
+        items = parse_feed(fetched.body, charset=fetched.charset)
+        if ctx.options.unwrap_redirects:
+            items = [replace(item, url=unwrap_redirect(item.url)) for item in items]
+        return PollResult(items=items, cursor=cursor)
+
+
+def unwrap_redirect(url: str) -> str:
+    """The real page behind an alert service's click-tracking link (Google Alerts:
+    ``https://www.google.com/url?rct=j&sa=t&url=REAL&ct=ga&…``; Talkwalker Alerts likewise), or
+    ``url`` itself when it is no such link."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not (_REDIRECTORS.search(host) and parts.query):
+        return url
+    query = parse_qs(parts.query)
+    for key in ("url", "q", "u"):
+        target = (query.get(key) or [""])[0]
+        if target.startswith(("http://", "https://")):
+            return target[:2000]
+    return url
 
 
 def parse_feed(body: bytes, charset: str | None = None) -> list[Item]:
@@ -81,16 +118,38 @@ def _as_utf8(body: bytes, charset: str | None) -> bytes:
     """Bytes the XML parser can trust.
 
     A BOM or an XML declaration names the encoding inside the document, and the parser honours
-    it. Without either, the HTTP charset decides (RFC 7303); bytes that are not valid in it are
-    read as windows-1252, the usual truth behind a wrong label, rather than dropped.
+    it. Without either, the HTTP charset decides (RFC 7303) when the bytes are valid in it; bytes
+    with no charset, or not valid in the one declared, are taken as UTF-8 when they are valid
+    UTF-8 and otherwise detected (Big5, Shift-JIS, windows-1252 …) by charset-normalizer.
     """
     if body.startswith(_BOMS) or _XML_DECL.match(body) or body.lstrip()[:1] in (b"{", b"["):
         return body
-    try:
-        text = body.decode(charset or "utf-8")
-    except (UnicodeDecodeError, LookupError):
-        text = body.decode("cp1252", errors="replace")
-    return text.encode("utf-8")
+    for encoding in (charset, "utf-8"):
+        if encoding:
+            try:
+                return body.decode(encoding).encode("utf-8")
+            except (UnicodeDecodeError, LookupError):
+                pass
+    return decode_unknown(body).encode("utf-8")
+
+
+_LATIN = frozenset({"cp1250", "cp1252", "cp1254", "cp1257", "cp1258", "latin_1", "iso8859_2", "iso8859_4",
+                    "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16",
+                    "mac_latin2", "mac_roman", "mac_iceland"})
+
+
+def decode_unknown(body: bytes) -> str:
+    """Text of bytes in an undeclared encoding: charset-normalizer's best guess (Big5, Shift-JIS,
+    KOI8-R …), except that among the Latin single-byte code pages windows-1252 wins whenever it
+    can decode the bytes: on a short text the detector often takes "Smörgåsbord på Åre" for
+    Central European ("pĺ Ĺre"), and the languages listener serves are written in windows-1252."""
+    best = charset_normalizer.from_bytes(body).best()
+    if best is None or best.encoding in _LATIN:
+        try:
+            return body.decode("cp1252")
+        except UnicodeDecodeError:
+            return str(best) if best is not None else body.decode("cp1252", errors="replace")
+    return str(best)
 
 
 def _item(entry: dict, platform: str) -> Item | None:

@@ -1,8 +1,9 @@
 """A real HTTP server on 127.0.0.1 that replays recorded feeds and fails on demand.
 
 It answers conditionally by ETag, records every request it receives (so tests can assert on the
-headers we sent), and can answer 500, 429 with Retry-After, hang past the client's timeout, cut a
-body short, or lie about the charset.
+headers and query we sent), and can answer 500, 429 with Retry-After, hang past the client's timeout,
+cut a body short, or lie about the charset. A route is found by the whole path with its query, else
+by the path alone; a route with ``respond`` decides per request (pages, cursors, a token endpoint).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -32,6 +34,8 @@ class Route:
     gzip: bool = False
     hook: Callable[[Received], None] | None = None
     """Called with each request before answering, e.g. to kill the client mid-delivery."""
+    respond: Callable[[Received], Route] | None = None
+    """Called with each request; the Route it returns is the answer."""
 
 
 @dataclass
@@ -43,6 +47,20 @@ class Received:
 
     def json(self):
         return json.loads(self.body)
+
+    @property
+    def route(self) -> str:
+        """The path without its query."""
+        return urlsplit(self.path).path
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The query, one value per key (the last one)."""
+        return dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+
+    @property
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode()))
 
 
 class FeedServer:
@@ -62,7 +80,7 @@ class FeedServer:
                 length = int(self.headers.get("Content-Length", 0))
                 received = Received(self.path, {k.lower(): v for k, v in self.headers.items()},
                                     self.rfile.read(length), time.time())
-                route = server.routes.get(self.path)
+                route = server.route_for(received)
                 if route is not None and route.hook is not None:
                     route.hook(received)
                 server.requests.append(received)
@@ -74,8 +92,9 @@ class FeedServer:
                 self._send(route.status, route.body, route.content_type, dict(route.headers))
 
             def do_GET(self):
-                server.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, b"", time.time()))
-                route = server.routes.get(self.path)
+                received = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, b"", time.time())
+                server.requests.append(received)
+                route = server.route_for(received)
                 if route is None:
                     return self._send(404, b"not found", "text/plain")
                 if route.mode == "hang":
@@ -129,6 +148,12 @@ class FeedServer:
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
+    def route_for(self, received: Received) -> Route | None:
+        route = self.routes.get(received.path) or self.routes.get(received.route)
+        while route is not None and route.respond is not None:
+            route = route.respond(received)
+        return route
+
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -143,8 +168,14 @@ class FeedServer:
     def add_fixture(self, path: str, fixture: str, **kwargs) -> str:
         return self.add(path, body=(FIXTURES / fixture).read_bytes(), **kwargs)
 
+    def add_json(self, path: str, fixture: str, **kwargs) -> str:
+        """A recorded JSON body, with the rate-limit and paging headers recorded beside it
+        (links pointing here instead of at the recorded server)."""
+        return self.add(path, json_route(fixture, base=self.base, **kwargs))
+
     def received(self, path: str) -> list[Received]:
-        return [r for r in self.requests if r.path == path]
+        """Requests to ``path``: the whole path with its query, or the path alone."""
+        return [r for r in self.requests if path in (r.path, r.route)]
 
     def start(self) -> FeedServer:
         self.thread.start()
@@ -155,3 +186,29 @@ class FeedServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         time.sleep(0)
+
+
+_REPLAYED_HEADERS = ("link", "x-wp-total", "x-wp-totalpages", "retry-after")
+
+
+def recorded_headers(fixture: str, base: str | None = None) -> dict[str, str]:
+    """The paging and rate-limit headers of a recording (``NAME.headers.json`` beside ``NAME.json``),
+    with the recorded server's origin replaced by ``base``."""
+    path = FIXTURES / fixture
+    meta = path.with_name(path.name.removesuffix(".json") + ".headers.json")
+    if not meta.exists():
+        return {}
+    recording = json.loads(meta.read_text(encoding="utf-8"))
+    parts = urlsplit(recording.get("uri", ""))
+    origin = f"{parts.scheme}://{parts.netloc}"
+    out = {}
+    for key, value in recording.get("headers", {}).items():
+        value = str(value[0] if isinstance(value, list) else value)
+        if key.lower() in _REPLAYED_HEADERS or "ratelimit" in key.lower():
+            out[key] = value.replace(origin, base) if base and parts.netloc else value
+    return out
+
+
+def json_route(fixture: str, headers: dict[str, str] | None = None, base: str | None = None, **kwargs) -> Route:
+    return Route(body=(FIXTURES / fixture).read_bytes(), content_type="application/json; charset=utf-8",
+                 headers={**recorded_headers(fixture, base), **(headers or {})}, etag=False, **kwargs)

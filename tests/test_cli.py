@@ -106,7 +106,10 @@ def test_sources_shows_polling_state(setup):
 def test_connectors_self_describe():
     result = CliRunner().invoke(cli, ["connectors"])
     assert result.exit_code == 0
-    assert result.stdout.startswith("rss\n") and 'connector = "rss"' in result.stdout
+    for kind in ("rss", "wordpress", "mastodon", "reddit", "hackernews", "youtube"):
+        assert f"\n{kind}\n" in "\n" + result.stdout and f'connector = "{kind}"' in result.stdout
+    assert "client_id_env: environment variable holding the app's client id (required)" in result.stdout
+    assert "url: the address to read (default 'https://hn.algolia.com/api/v1')" in result.stdout
 
 
 def test_db_upgrade(setup):

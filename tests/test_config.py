@@ -6,7 +6,8 @@ from click.testing import CliRunner
 from conftest import write_config
 
 from listener.cli import cli
-from listener.config import ConfigError, load_config, parse_duration
+from listener.config import ConfigError, load_config
+from listener.durations import parse_duration
 
 GOOD = """
 [[sources]]
@@ -71,7 +72,8 @@ colour = "blue"
     result = CliRunner().invoke(cli, ["-c", str(path), "check-config"])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert 'config.toml: sources[1].connector: unknown connector "rsss"; known: rss' in lines
+    unknown = next(line for line in lines if line.startswith('config.toml: sources[1].connector: unknown connector "rsss"; known: '))
+    assert "rss" in unknown.split("known: ")[1].split(", ")
     assert any(l.startswith("config.toml: http.timeout: \"soon\" is not a duration") for l in lines)
     assert any(l.startswith("config.toml: http.max_byts: unknown key") for l in lines)
     assert any(l.startswith("config.toml: sources[2].interval:") for l in lines)
@@ -189,3 +191,17 @@ def test_classifier_keys_have_defaults_and_are_checked(tmp_path):
         load_config(write_config(tmp_path, GOOD + "\n[classifier]\nretrain_after = 0\nretrain = 5\n"))
     problems = "\n".join(caught.value.problems)
     assert "classifier.retrain_after" in problems and "classifier.retrain" in problems
+
+
+def test_the_commented_platform_examples_in_config_toml_validate(tmp_path):
+    shipped = (Path(__file__).parent.parent / "config.toml").read_text(encoding="utf-8")
+    block = shipped.split("# ── Platforms")[1].split("# ──")[0]
+    tables = "\n".join(line[2:] for line in block.splitlines() if line.startswith("# ") and
+                       (line.startswith("# [[") or "=" in line))
+    assert tables.count("[[sources]]") == 6
+    path = tmp_path / "config.toml"
+    path.write_text(tables, encoding="utf-8")
+    config = load_config(path)
+    assert [s.connector for s in config.sources] == ["wordpress", "mastodon", "reddit", "hackernews", "youtube", "rss"]
+    assert config.source("hn").url == "https://hn.algolia.com/api/v1"
+    assert config.source("reddit").url == "https://oauth.reddit.com"

@@ -6,14 +6,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from listener import __version__
-from listener.config import HttpConfig
 from listener.http import (
+    AuthError,
     FetchError,
     HttpClient,
+    HttpConfig,
     HttpStatusError,
+    RateLimited,
     RetryLater,
     TooLarge,
     Validators,
+    parse_rate_limit,
     parse_retry_after,
 )
 
@@ -152,3 +155,78 @@ def test_per_host_concurrency_limit(server):
 
     asyncio.run(go())
     assert peak[0] == 2
+
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("headers", "remaining", "reset_s"), [
+    ({"x-ratelimit-remaining": "598.0", "x-ratelimit-used": "2", "x-ratelimit-reset": "298"}, 598.0, 298),  # Reddit
+    ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "2026-11-23T12:05:00.245Z"}, 0, 300.245),  # Mastodon
+    ({"ratelimit-remaining": "2999", "ratelimit-reset": str(int(NOW.timestamp()) + 60)}, 2999, 60),  # Bluesky
+    ({"ratelimit-remaining": "10", "ratelimit-reset": "30"}, 10, 30),  # IETF draft
+])
+def test_rate_limit_header_families(headers, remaining, reset_s):
+    rate = parse_rate_limit(headers, NOW)
+    assert rate.remaining == remaining and rate.reset_in.total_seconds() == pytest.approx(reset_s)
+    assert rate.spent == (remaining < 1)
+
+
+def test_a_spent_rate_limit_refuses_the_next_request_without_sending_it(server):
+    url = server.add("/api", body=b"[]", headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "600"})
+
+    async def go():
+        async with HttpClient(HttpConfig()) as client:
+            await client.get(url)
+            with pytest.raises(RateLimited) as err:
+                await client.get(url)
+            return err.value, client.rate_wait("127.0.0.1")
+
+    error, wait = asyncio.run(go())
+    assert len(server.received("/api")) == 1
+    assert error.retry_after.total_seconds() > 590 and "rate limit" in str(error)
+    assert wait.total_seconds() > 590
+
+
+def test_a_short_reset_is_waited_out(server):
+    url = server.add("/api", body=b"[]", headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"})
+
+    async def go():
+        async with HttpClient(HttpConfig()) as client:
+            await client.get(url)
+            await client.get(url)
+
+    asyncio.run(go())
+    first, second = server.received("/api")
+    assert second.at - first.at >= 0.9
+
+
+def test_secrets_are_sent_but_never_shown_in_errors(server):
+    url = server.add("/api", status=500, body=b"")
+
+    async def go():
+        async with HttpClient(HttpConfig()) as client:
+            with pytest.raises(HttpStatusError) as err:
+                await client.get(url, params={"q": "x"}, secret_params={"key": "SECRET-KEY-123"},
+                                 headers={"Authorization": "Bearer TOKEN-456789"})
+            return err.value
+
+    error = asyncio.run(go())
+    (request,) = server.received("/api")
+    assert request.query == {"q": "x", "key": "SECRET-KEY-123"}
+    assert request.headers["authorization"] == "Bearer TOKEN-456789"
+    assert "SECRET-KEY-123" not in str(error) and "q=x" in str(error)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_authentication_problems_name_the_variable(server, status):
+    url = server.add("/api", status=status, body=b"")
+
+    async def go():
+        async with HttpClient(HttpConfig()) as client:
+            with pytest.raises(AuthError) as err:
+                await client.get(url, headers={"Authorization": "Bearer abcdefgh"}, credential="SOME_TOKEN")
+            return err.value
+
+    error = asyncio.run(go())
+    assert "authentication problem" in str(error) and "$SOME_TOKEN" in str(error) and "abcdefgh" not in str(error)

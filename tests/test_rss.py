@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from listener.connectors.rss import FeedError, parse_feed
+from listener.connectors.rss import FeedError, parse_feed, unwrap_redirect
+from polling import poll, setup, stored
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ALL_FEEDS = sorted(
@@ -129,3 +130,23 @@ def test_declared_encodings_are_honoured():
 def test_not_a_feed(body):
     with pytest.raises(FeedError):
         parse_feed(body)
+
+
+def test_google_alerts_links_are_unwrapped_and_highlighting_removed(tmp_path, server, clock):
+    server.add_fixture("/alert", "atom/google_alerts_slack.atom.xml", content_type="application/atom+xml")
+    body = f'[[sources]]\nname = "alert"\nconnector = "rss"\nurl = "{server.url("/alert")}"\nunwrap_redirects = true\n'
+    config, engine = setup(tmp_path, clock, body)
+    assert poll(config, engine, clock)["alert"].ok
+    rows = stored(engine)
+    assert rows and not any("google.com/url" in r["url"] for r in rows)
+    assert "https://investorplace.com/2019/07/slack-stock-truly-compelling/" in {r["url"] for r in rows}
+    raw = read("atom/google_alerts_slack.atom.xml").decode()
+    assert "&lt;b&gt;" in raw or "<b>" in raw
+    assert not any("<b>" in r["title"] + r["text"] or "&lt;b" in r["title"] + r["text"] for r in rows)
+    assert any("Slack" in r["title"] for r in rows)
+
+
+def test_unwrapping_leaves_other_links_alone():
+    assert unwrap_redirect("https://example.org/?url=https://elsewhere.example") == "https://example.org/?url=https://elsewhere.example"
+    assert unwrap_redirect("https://www.google.se/url?q=https://blog.example.se/a&sa=U") == "https://blog.example.se/a"
+    assert unwrap_redirect("https://www.google.com/url?url=javascript:alert(1)") == "https://www.google.com/url?url=javascript:alert(1)"

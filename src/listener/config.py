@@ -7,7 +7,6 @@ are reported at once, so an admin fixes a config in one round instead of one err
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,34 +26,13 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from listener.durations import Duration
+from listener.http import HttpConfig
+from listener.registry import OptionSchema, broken, option_schemas
+
 DEFAULT_PATH = "config.toml"
 ENV_VAR = "LISTENER_CONFIG"
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """Read "90s", "15m", "1h", "1h30m" or "7d"; a bare number counts as seconds."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if not isinstance(value, str):
-        raise ValueError('expected a duration such as "90s", "15m" or "1h"')
-    text = value.strip().lower()
-    pos, seconds = 0, 0.0
-    for match in _DURATION.finditer(text):
-        if text[pos : match.start()].strip():
-            break
-        seconds += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    if pos == 0 or text[pos:].strip():
-        raise ValueError(f'"{value}" is not a duration; write it as "90s", "15m", "1h" or "7d"')
-    return timedelta(seconds=seconds)
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class _Strict(BaseModel):
@@ -79,19 +57,14 @@ class StoreConfig(_Strict):
         return value
 
 
-class HttpConfig(_Strict):
-    user_agent: str = "listener/{version} (+https://example.org/contact)"
-    timeout: Duration = timedelta(seconds=20)
-    max_bytes: int = Field(default=10_000_000, gt=0)
-    max_redirects: int = Field(default=5, ge=0)
-    per_host: int = Field(default=2, gt=0)
-
-
 class SchedulerConfig(_Strict):
     tick: Duration = timedelta(seconds=5)
     concurrency: int = Field(default=8, gt=0)
     max_backoff: Duration = timedelta(hours=6)
     jitter: float = Field(default=0.1, ge=0, lt=1)
+    stream_checkpoint: Duration = timedelta(seconds=5)
+    stream_idle: Duration = timedelta(seconds=3)
+    stream_max_read: Duration = timedelta(seconds=30)
 
 
 class ClassifierConfig(_Strict):
@@ -354,6 +327,8 @@ class Config:
     queries: tuple[QueryConfig, ...] = ()
     campaigns: tuple[CampaignConfig, ...] = ()
     classifier: ClassifierConfig = ClassifierConfig()
+    skipped: tuple[str, ...] = ()
+    """Sources left out because their connector is installed but broken, one line each."""
 
     @property
     def database_url(self) -> str:
@@ -388,8 +363,6 @@ def resolve_path(explicit: str | os.PathLike[str] | None) -> Path:
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
-    from listener.connector import registry
-
     path = Path(path)
     name = path.name
     try:
@@ -411,7 +384,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         schema = None
 
     raw_sources = raw.get("sources", []) if isinstance(raw.get("sources", []), list) else []
-    sources = _validate_sources(name, raw_sources, registry(), problems)
+    skipped: list[str] = []
+    sources = _validate_sources(name, raw_sources, option_schemas(), problems, skipped)
     if schema is not None:
         problems.extend(f"{name}: {key}: {problem}" for key, problem in schema.references())
     if problems or schema is None:
@@ -431,15 +405,20 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         queries=tuple(schema.queries),
         campaigns=tuple(schema.campaigns),
         classifier=schema.classifier,
+        skipped=tuple(skipped),
     )
 
 
-def _validate_sources(name: str, raw_sources: list[Any], connectors: dict, problems: list[str]) -> list[Source]:
+def _validate_sources(name: str, raw_sources: list[Any], connectors: dict[str, OptionSchema],
+                      problems: list[str], skipped: list[str]) -> list[Source]:
     """Each source's connector options, checked by that connector's own schema.
 
     The common keys were checked by the file schema already; options are checked even when a
-    common key is wrong, so one run reports every problem.
+    common key is wrong, so one run reports every problem. A source whose connector is installed
+    but broken is left out (``skipped``) rather than refused: one bad plugin must not stop the
+    daemon from serving every other source.
     """
+    unusable = broken()
     sources: list[Source] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_sources):
@@ -448,6 +427,10 @@ def _validate_sources(name: str, raw_sources: list[Any], connectors: dict, probl
         prefix = f"{name}: sources[{index}]"
         kind = raw.get("connector")
         connector = connectors.get(kind) if isinstance(kind, str) else None
+        if isinstance(kind, str) and kind in unusable and connector is None:
+            skipped.append(f'{prefix}.connector: "{kind}" is installed but broken ({unusable[kind]}); '
+                           "this source is skipped until the connector is fixed or uninstalled")
+            continue
         if isinstance(kind, str) and connector is None:
             known = ", ".join(sorted(connectors)) or "none installed"
             problems.append(f'{prefix}.connector: unknown connector "{kind}"; known: {known}')
@@ -456,11 +439,11 @@ def _validate_sources(name: str, raw_sources: list[Any], connectors: dict, probl
         seen.add(raw.get("name"))
         options = None
         if connector is not None:
-            if connector.needs_url and not raw.get("url"):
+            if connector.needs_url and not connector.default_url and not raw.get("url"):
                 problems.append(f"{prefix}.url: missing; the {kind} connector needs the address to poll")
             extra = {k: v for k, v in raw.items() if k not in SourceConfig.model_fields}
             try:
-                options = connector.Options.model_validate(extra)
+                options = connector.options.model_validate(extra)
             except ValidationError as exc:
                 problems.extend(_describe(name, ("sources", index), exc))
         try:
@@ -468,7 +451,8 @@ def _validate_sources(name: str, raw_sources: list[Any], connectors: dict, probl
         except ValidationError:
             continue  # reported by the file schema
         if options is not None:
-            sources.append(Source(spec.name, spec.connector, spec.url, spec.interval, spec.enabled, options,
+            url = spec.url or connector.default_url
+            sources.append(Source(spec.name, spec.connector, url, spec.interval, spec.enabled, options,
                                   spec.lang, spec.require_match))
     return sources
 

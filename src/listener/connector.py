@@ -3,25 +3,26 @@
 A connector never writes to the store and never sleeps. It gets a PollContext (the shared HTTP
 client, a logger bound to the source, the clock) and the cursor it returned last time, and returns
 the new items and the next cursor. Rate limits and retries belong to http.py and the scheduler.
-Third parties add kinds through the ``listener.connectors`` entry-point group.
+
+A streaming connector (Jetstream, a push API) has ``stream`` instead: an async iterator that yields
+``Streamed`` steps from a long-lived connection. The daemon supervises it (reconnects with backoff)
+and stores each step's cursor in the same transaction as the items before it, so a restart resumes
+with no gap and no duplicate. Whether a source streams may depend on its options (``streams``).
+Third parties add kinds through the ``listener.connectors`` entry-point group (registry.py).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol
 
-import structlog
+import httpx
 from pydantic import BaseModel, ConfigDict
 
 from listener.domain import Item
 from listener.http import Fetched, HttpClient, Validators
-
-ENTRY_POINT_GROUP = "listener.connectors"
 
 
 class NoOptions(BaseModel):
@@ -44,14 +45,28 @@ class PollContext:
     now: Callable[[], datetime]
     validators: Validators = field(default_factory=Validators)
 
+    hosts: set[str] = field(default_factory=set)
+    """Every host this poll asked, so the scheduler can keep the next poll behind their rate limits."""
+
     async def fetch(self, url: str | None = None) -> Fetched:
         """GET ``url`` (the source's own URL by default), conditionally when it is the source's URL."""
         target = url or self.url
+        self.hosts.add(httpx.URL(target).host)
         if target != self.url:
             return await self.http.get(target)
         fetched = await self.http.get(target, validators=self.validators)
         self.validators = fetched.validators
         return fetched
+
+    async def get(self, url: str, **kwargs: Any) -> Fetched:
+        """GET an API address; keyword arguments as for ``HttpClient.get`` (params, headers,
+        secret_params, credential)."""
+        self.hosts.add(httpx.URL(url).host)
+        return await self.http.get(url, **kwargs)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> Fetched:
+        self.hosts.add(httpx.URL(url).host)
+        return await self.http.request(method, url, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +77,8 @@ class PollResult:
 
 
 class Connector(Protocol):
+    """``default_url`` (optional) is the public address used when a source gives no ``url``."""
+
     kind: ClassVar[str]
     description: ClassVar[str]
     example: ClassVar[str]
@@ -71,13 +88,40 @@ class Connector(Protocol):
     async def poll(self, ctx: PollContext, cursor: Any) -> PollResult: ...
 
 
-@functools.cache
-def registry() -> dict[str, type[Connector]]:
-    """Every installed connector kind, first-party ones included, by entry point."""
-    found: dict[str, type[Connector]] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            found[ep.name] = ep.load()
-        except Exception as exc:  # a broken third-party plugin must not take the daemon down
-            structlog.get_logger().error("connector.load_failed", kind=ep.name, error=str(exc))
-    return found
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """One step of a stream: the items since the previous step, and the cursor that resumes after them.
+
+    A streaming connector yields a first step (with no items) once it is connected, so the daemon
+    knows the connection is up before anything arrives, then a step per event or group of events.
+    """
+
+    items: tuple[Item, ...] = ()
+    cursor: Any = None
+
+
+class StreamingConnector(Protocol):
+    kind: ClassVar[str]
+    description: ClassVar[str]
+    example: ClassVar[str]
+    needs_url: ClassVar[bool]
+    Options: ClassVar[type[BaseModel]]
+
+    @classmethod
+    def streams(cls, options: BaseModel) -> bool: ...
+
+    def stream(self, ctx: PollContext, cursor: Any) -> AsyncIterator[Streamed]:
+        """Connect, resuming from ``cursor`` (None: from now), and yield steps until the connection ends.
+
+        Ending or raising both mean "disconnected"; the daemon calls it again with the last cursor it
+        stored. Rewinding a little for safety is the connector's business (it knows the cursor's unit);
+        items seen twice are dropped by external id.
+        """
+        ...
+
+
+def is_streaming(connector: type, options: BaseModel) -> bool:
+    """Whether a source of this kind, with these options, streams rather than polls."""
+    streams = getattr(connector, "streams", None)
+    return bool(streams(options)) if callable(streams) else False
+

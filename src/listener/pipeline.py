@@ -6,11 +6,11 @@ writes the whole batch in one transaction, so a batch is stored entirely or not 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from listener.classify import classify as classify_text
 from listener.classify.learned import LearnedModel
@@ -42,8 +42,14 @@ class SourceRef:
     require_match: bool = False
 
 
+Checkpoint = Callable[[Connection, int], None]
+"""Called with the batch's own transaction and its count of new mentions: a stream's cursor is
+stored with the items it covers."""
+
+
 def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
-            router: Router | None = None, model: LearnedModel | None = None) -> BatchResult:
+            router: Router | None = None, model: LearnedModel | None = None,
+            checkpoint: Checkpoint | None = None) -> BatchResult:
     router = router or Router()
     batch = normalise(items, source.name, now)
     with engine.connect() as conn:
@@ -51,8 +57,19 @@ def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datet
     batch = dedupe(batch, known)
     batch = classify(batch, source.lang, model)
     batch = route(batch, router, source.require_match)
-    new, alerts = store(engine, source.id, batch, router, now)
+    new, alerts = store(engine, source.id, batch, router, now, checkpoint)
     return BatchResult(seen=len(items), new_ids=list(new), alerts=alerts)
+
+
+def preview(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
+            router: Router) -> list[tuple[Mention, bool]]:
+    """What ``process`` would store, stored nowhere: each mention classified and routed, and whether
+    the store lacks it (new). For `listener sources test`; the store is only read."""
+    batch = dedupe(normalise(items, source.name, now))
+    with engine.connect() as conn:
+        known = mention_store.known(conn, source.id, [m.external_id for m in batch])
+    batch = route(classify(batch, source.lang), router, source.require_match)
+    return [(m, m.external_id not in known) for m in batch]
 
 
 def normalise(items: Sequence[Item], source: str, now: datetime) -> list[Mention]:
@@ -117,10 +134,17 @@ def route(batch: Sequence[Mention], router: Router, require_match: bool = False)
 
 
 def store(engine: Engine, source_id: int, batch: Sequence[Mention], router: Router | None = None,
-          now: datetime | None = None) -> tuple[dict[int, Mention], int]:
+          now: datetime | None = None, checkpoint: Checkpoint | None = None) -> tuple[dict[int, Mention], int]:
     """One transaction: the new mentions, their tags and routes, and their alerts in the outbox,
-    so no alert is written for a mention that is not stored, nor lost for one that is."""
+    so no alert is written for a mention that is not stored, nor lost for one that is. A copy of
+    words already stored through another source is linked to the first (``duplicate_of``) and
+    not alerted again."""
     with engine.begin() as conn:
         new = mention_store.insert(conn, source_id, batch)
-        alerts = routing_store.write_routes(conn, new, router, now) if router and new and now else 0
+        alerts = 0
+        if router and new and now:
+            copies = mention_store.copies(conn, list(new))
+            alerts = routing_store.write_routes(conn, new, router, now, copies)
+        if checkpoint is not None:
+            checkpoint(conn, len(new))
     return new, alerts

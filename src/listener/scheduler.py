@@ -25,13 +25,15 @@ from listener import learning, pipeline
 from listener.alerts.worker import Deliverer
 from listener.clock import Clock, utcnow
 from listener.config import Config, SchedulerConfig
-from listener.connector import PollContext, registry
-from listener.http import HttpClient, RetryLater, Validators
+from listener.connector import PollContext, PollResult, is_streaming
+from listener.http import AuthError, HttpClient, RetryLater, Validators
 from listener.logs import get_logger
+from listener.registry import broken, registry
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import models as model_store
 from listener.store import sources as source_store
+from listener.streaming import StreamSupervisor, read_until_idle
 from listener.text import describe
 
 SHUTDOWN_GRACE = 8.0
@@ -96,12 +98,31 @@ class Poller:
         self.alerts_written = asyncio.Event()
         self.models = model_store.Current(engine) if config.classifier.learned else None
 
-    def claim(self, names: Iterable[str] | None = None, limit: int | None = None) -> list[source_store.SourceState]:
+    def claim(self, names: Iterable[str] | None = None, limit: int | None = None,
+              exclude: Iterable[str] = ()) -> list[source_store.SourceState]:
         lease = self.config.http.timeout * 4 + timedelta(minutes=1)
         with self.engine.begin() as conn:
             return source_store.claim_due(
-                conn, self.clock(), limit or len(self.config.sources) or 1, lease, names
+                conn, self.clock(), limit or len(self.config.sources) or 1, lease, names, exclude
             )
+
+    def streaming(self) -> list[str]:
+        """The enabled sources that stream: the daemon supervises them instead of polling."""
+        kinds = registry()
+        return [s.name for s in self.config.sources
+                if s.enabled and s.connector in kinds and is_streaming(kinds[s.connector], s.options)]
+
+    async def fetch(self, source, ctx: PollContext, cursor) -> PollResult:
+        """One poll's items; a streaming source is read until it has been quiet for a moment."""
+        connector = registry()[source.connector]
+        if not is_streaming(connector, source.options):
+            return await connector().poll(ctx, cursor)
+        policy = self.policy
+        read = await read_until_idle(connector().stream(ctx, cursor), cursor, policy.stream_idle.total_seconds(),
+                                     policy.stream_max_read.total_seconds())
+        if read.error:
+            ctx.log.info("stream.disconnected", error=read.error)
+        return PollResult(items=read.items, cursor=read.cursor)
 
     async def poll(self, state: source_store.SourceState) -> PollOutcome:
         log = get_logger(source=state.name, connector=state.connector)
@@ -117,10 +138,11 @@ class Poller:
         )
         started = time.perf_counter()
         try:
-            result = await registry()[source.connector]().poll(ctx, state.cursor)
+            result = await self.fetch(source, ctx, state.cursor)
             batch = pipeline.process(
                 self.engine, pipeline.SourceRef(state.id, state.name, source.lang, source.require_match),
                 result.items, self.clock(), self.router, self.models.get() if self.models else None,
+                lambda conn, new: source_store.save_cursor(conn, state.id, result.cursor),
             )
         except asyncio.CancelledError:
             with self.engine.begin() as conn:
@@ -133,6 +155,10 @@ class Poller:
     def _succeeded(self, state, ctx, result, batch, log, started) -> PollOutcome:
         now = self.clock()
         next_at = now + jittered(state.interval, self.policy.jitter, self.rng)
+        rate_wait = max((self.http.rate_wait(host) for host in ctx.hosts), default=timedelta(0))
+        if rate_wait:
+            next_at = max(next_at, now + min(rate_wait, MAX_RETRY_AFTER))
+            log.info("poll.rate_limited", resets_in_s=int(rate_wait.total_seconds()))
         after = _with_new(state, now, batch.new)
         silent = is_silent(after, now)
         with self.engine.begin() as conn:
@@ -159,12 +185,16 @@ class Poller:
         delay = jittered(backoff(failures, state.interval, self.policy.max_backoff), self.policy.jitter, self.rng)
         if isinstance(exc, RetryLater):
             delay = honour_retry_after(delay, exc.retry_after, MAX_RETRY_AFTER)
+        elif isinstance(exc, AuthError):
+            delay = max(self.policy.max_backoff, state.interval)  # only a person can fix it
         error = describe(exc)
         next_at = now + delay
         with self.engine.begin() as conn:
             source_store.record_failure(conn, state, now=now, next_poll_at=next_at, error=error)
         ms = int((time.perf_counter() - started) * 1000)
-        if state.failures == 0:
+        if isinstance(exc, AuthError) and (state.failures == 0 or state.last_error != error):
+            log.warning("source.auth_failed", error=error)
+        elif state.failures == 0:
             log.warning("source.failing", error=error)
         log.info("poll.failed", error=error, failures=failures, retry_in_s=int(delay.total_seconds()), ms=ms)
         return PollOutcome(state.name, False, ms=ms, error=error, next_poll_at=next_at)
@@ -191,6 +221,8 @@ class Daemon:
         self.deliverer = deliverer
         self.log = get_logger()
         self.in_flight: dict[int, asyncio.Task] = {}
+        self.streams: list[asyncio.Task] = []
+        self._streaming_names = poller.streaming()
         self.stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -213,7 +245,12 @@ class Daemon:
                               next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="retrain")
         scheduler.start()
         delivery = asyncio.create_task(self._deliver_forever(), name="deliver")
-        self.log.info("daemon.started", sources=len(self.poller.config.sources))
+        self._supervise_streams()
+        for kind, reason in sorted(broken().items()):
+            self.log.error("connector.broken", kind=kind, error=reason)
+        for line in self.poller.config.skipped:
+            self.log.warning("source.skipped", reason=line)
+        self.log.info("daemon.started", sources=len(self.poller.config.sources), streams=len(self.streams))
         try:
             await self.stopping.wait()
         finally:
@@ -224,6 +261,23 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         self.log.info("daemon.stopped")
+
+    def _supervise_streams(self) -> None:
+        poller = self.poller
+        for name in poller.streaming():
+            source = poller.config.source(name)
+            supervisor = StreamSupervisor(
+                poller.config, poller.engine, poller.http, registry()[source.connector](), source,
+                poller.router, poller.clock, poller.alerts_written, rng=poller.rng, models=poller.models,
+            )
+            task = asyncio.create_task(supervisor.run(), name=f"stream:{name}")
+            task.add_done_callback(lambda t, name=name: self._stream_ended(name, t))
+            self.streams.append(task)
+
+    def _stream_ended(self, name: str, task: asyncio.Task) -> None:
+        """A supervisor ends only when cancelled at shutdown; anything else is a bug worth a line."""
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("stream.crashed", source=name, error=describe(task.exception()))
 
     def stop(self) -> None:
         if not self.stopping.is_set():
@@ -261,7 +315,7 @@ class Daemon:
         if room <= 0:
             return
         try:
-            due = self.poller.claim(limit=room)
+            due = self.poller.claim(limit=room, exclude=self._streaming_names)
         except Exception as exc:  # the database is away; try again next tick
             self.log.error("tick.failed", error=describe(exc))
             return
@@ -278,6 +332,11 @@ class Daemon:
             self.log.error("poll.crashed", source=name, error=describe(task.exception()))
 
     async def _drain(self) -> None:
+        """Stop the streams (each stores what it holds and its cursor) and let polls finish."""
+        for task in self.streams:
+            task.cancel()
+        if self.streams:
+            await asyncio.wait(self.streams, timeout=SHUTDOWN_GRACE)
         tasks = list(self.in_flight.values())
         if not tasks:
             return

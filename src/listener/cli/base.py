@@ -29,6 +29,8 @@ class Context:
             from listener import logs
 
             logs.configure(self.log_level or self._config.logging.level, self._config.logging.format)
+            for line in self._config.skipped:
+                click.echo(f"warning: {line}", err=True)
         return self._config
 
     def engine(self):

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from listener.config import parse_duration
+from listener.durations import parse_duration
 from listener.text import one_line
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -28,15 +28,25 @@ def insert(conn: Connection, source_id: int, batch: Sequence[Mention]) -> dict[i
     statement = (
         dialect.insert(mentions)
         .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
-        .returning(mentions.c.id, mentions.c.external_id, mentions.c.content_hash,
+        .returning(mentions.c.id, mentions.c.external_id, mentions.c.platform, mentions.c.content_hash,
                    func.length(mentions.c.text).label("length"))
     )
     rows = conn.execute(statement, [_row(source_id, m) for m in batch]).all()
     by_external_id = {m.external_id: m for m in batch}
+    if rows:
+        _link_same_ids(conn, source_id, rows)
     copies = [row for row in rows if row.length >= MIN_DUPLICATE_TEXT]
     if copies:
         _link_duplicates(conn, source_id, copies)
     return {row.id: by_external_id[row.external_id] for row in rows}
+
+
+def copies(conn: Connection, ids: Sequence[int]) -> set[int]:
+    """Which of these mentions are linked to an earlier copy from another source."""
+    if not ids:
+        return set()
+    q = select(mentions.c.id).where(mentions.c.id.in_(list(ids)), mentions.c.duplicate_of.is_not(None))
+    return set(conn.execute(q).scalars())
 
 
 def known(conn: Connection, source_id: int, external_ids: Sequence[str]) -> set[str]:
@@ -69,6 +79,22 @@ def _row(source_id: int, m: Mention) -> dict:
         "in_reply_to": m.in_reply_to,
         "content_hash": m.content_hash,
     }
+
+
+def _link_same_ids(conn: Connection, source_id: int, rows: list) -> None:
+    """Point each new row at the first mention of the same platform with the same external id
+    from another source: one post read through two sources (a Mastodon status, known by its
+    ``uri``, on two instances; a post's guid in two feeds), however short its text."""
+    by_id = {(row.platform, row.external_id): row.id for row in rows}
+    first_sightings = conn.execute(
+        select(mentions.c.platform, mentions.c.external_id, func.min(mentions.c.id))
+        .where(mentions.c.external_id.in_([row.external_id for row in rows]), mentions.c.source_id != source_id)
+        .group_by(mentions.c.platform, mentions.c.external_id)
+    ).all()
+    for platform, external_id, first_id in first_sightings:
+        row_id = by_id.get((platform, external_id))
+        if row_id is not None and first_id < row_id:
+            conn.execute(update(mentions).where(mentions.c.id == row_id).values(duplicate_of=first_id))
 
 
 def _link_duplicates(conn: Connection, source_id: int, rows: list) -> None:

@@ -40,9 +40,12 @@ def department_ids(conn: Connection) -> dict[str, int]:
     return {row.name: row.id for row in conn.execute(select(departments.c.name, departments.c.id))}
 
 
-def write_routes(conn: Connection, new: dict[int, Mention], router: Router, now: datetime) -> int:
+def write_routes(conn: Connection, new: dict[int, Mention], router: Router, now: datetime,
+                 copies: frozenset[int] | set[int] = frozenset()) -> int:
     """The routes, tags and outbox rows of freshly inserted mentions, in the caller's transaction.
 
+    ``copies`` are mentions whose words arrived earlier through another source (``duplicate_of``):
+    they are routed and tagged like any other, but not alerted again.
     Returns the number of outbox rows written (alerts to send now or in a digest)."""
     ids = department_ids(conn)
     missing = {r.department for m in new.values() for r in m.routes} - set(ids)
@@ -58,7 +61,7 @@ def write_routes(conn: Connection, new: dict[int, Mention], router: Router, now:
             department_id = ids[route.department]
             routes.append({"mention_id": mention_id, "department_id": department_id,
                            "priority": route.priority.value, "rule": route.rule})
-            for sink, digest in router.deliveries(route):
+            for sink, digest in () if mention_id in copies else router.deliveries(route):
                 alerts.append({
                     "delivery_id": uuid.uuid4().hex, "mention_id": mention_id, "department_id": department_id,
                     "sink": sink, "priority": route.priority.value, "rule": route.rule, "digest": digest,

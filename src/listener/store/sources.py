@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from listener.config import Source
 from listener.store.tables import sources
@@ -92,7 +92,7 @@ def get_state(conn: Connection, name: str) -> SourceState | None:
 
 
 def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta,
-              names: Iterable[str] | None = None) -> list[SourceState]:
+              names: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> list[SourceState]:
     """Lease up to ``limit`` due sources so no other instance polls them at the same time.
 
     On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several instances share the work; the lease
@@ -109,6 +109,9 @@ def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta,
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    exclude = list(exclude)
+    if exclude:
+        query = query.where(sources.c.name.not_in(exclude))
     if names is None:
         query = query.where(sources.c.next_poll_at <= now)
     else:
@@ -158,4 +161,36 @@ def record_failure(conn: Connection, state: SourceState, *, now: datetime, next_
             next_poll_at=next_poll_at,
             lease_until=None,
         )
+    )
+
+
+def renew_lease(conn: Connection, source_id: int, until: datetime) -> None:
+    conn.execute(update(sources).where(sources.c.id == source_id).values(lease_until=until))
+
+
+def save_cursor(conn: Connection, source_id: int, cursor: Any) -> None:
+    conn.execute(update(sources).where(sources.c.id == source_id).values(cursor=cursor))
+
+
+def save_checkpoint(conn: Connection, state: SourceState, *, now: datetime, cursor: Any, new: int,
+                    lease_until: datetime | None) -> None:
+    """A stream's progress: its cursor, and that it works. Written in the transaction of the items
+    the cursor covers (pipeline ``checkpoint``), so a restart neither skips nor repeats them."""
+    values: dict[str, Any] = {
+        "cursor": cursor, "failures": 0, "last_success_at": now, "next_poll_at": now, "lease_until": lease_until,
+    }
+    if new:
+        values |= {"last_new_at": now, "polls_with_new": sources.c.polls_with_new + 1,
+                   "first_new_at": func.coalesce(sources.c.first_new_at, now)}
+    conn.execute(update(sources).where(sources.c.id == state.id).values(**values))
+
+
+def stream_failed(conn: Connection, state: SourceState, *, now: datetime, error: str, retry_at: datetime,
+                  lease_until: datetime | None) -> None:
+    """A stream that could not connect: shown as failing, still leased by the supervisor retrying it."""
+    conn.execute(
+        update(sources)
+        .where(sources.c.id == state.id)
+        .values(failures=sources.c.failures + 1, last_error=error[:2000], last_error_at=now,
+                next_poll_at=retry_at, lease_until=lease_until)
     )
