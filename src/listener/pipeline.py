@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from listener import metrics
 from listener.classify import classify as classify_text
 from listener.domain import Item, Mention
 from listener.routing import Router, mention_text
@@ -51,6 +52,7 @@ def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datet
     batch = classify(batch, source.lang)
     batch = route(batch, router, source.require_match)
     new, alerts = store(engine, source.id, batch, router, now)
+    metrics.stored(new.values())
     return BatchResult(seen=len(items), new_ids=list(new), alerts=alerts)
 
 

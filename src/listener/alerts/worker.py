@@ -15,6 +15,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import Engine
 
+from listener import metrics
 from listener.alerts.sink import DeliveryError, Sink, make_sink
 from listener.clock import Clock, utcnow
 from listener.config import Config
@@ -28,8 +29,6 @@ MAX_RETRY_AFTER = timedelta(hours=1)
 
 class Deliverer:
     def __init__(self, config: Config, engine: Engine, clock: Clock = utcnow):
-        self.config = config
-        self.policy = config.alerts
         self.engine = engine
         self.clock = clock
         self.log = get_logger()
@@ -38,9 +37,16 @@ class Deliverer:
             headers={"User-Agent": config.http.user_agent.replace("{version}", _version())},
             follow_redirects=False,
         )
+        self.rng = random.Random()
+        self.reconfigure(config)
+
+    def reconfigure(self, config: Config) -> None:
+        """Take a (reloaded) config: its sinks and [alerts] settings. Sends in flight finish on the
+        sink they started with; queued alerts stay in the outbox and go to the sink of that name."""
+        self.config = config
+        self.policy = config.alerts
         self.sinks: dict[str, Sink] = {s.name: make_sink(s, self.http) for s in config.sinks}
         self.timeouts = {s.name: s.timeout.total_seconds() for s in config.sinks}
-        self.rng = random.Random()
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -62,8 +68,12 @@ class Deliverer:
             results = await asyncio.gather(*(send(alert) for alert in batch))
             delivered = [alert.id for alert, ok in zip(batch, results, strict=True) if ok]
             if delivered:  # one commit for the round; a crash before it means a resend, never a loss
+                now = self.clock()
                 with self.engine.begin() as conn:
-                    routing_store.mark_sent(conn, delivered, self.clock())
+                    routing_store.mark_sent(conn, delivered, now)
+                for alert, ok in zip(batch, results, strict=True):
+                    if ok:
+                        metrics.sent(alert.sink, [alert.created_at], now)
             sent += len(delivered)
 
     async def send_digest(self, department: str) -> int:
@@ -101,8 +111,10 @@ class Deliverer:
             self._failed(alerts, f"sink {first.sink}: {type(exc).__name__}: {exc}", DeliveryError(str(exc)), log)
             return 0
         if record:
+            now = self.clock()
             with self.engine.begin() as conn:
-                routing_store.mark_sent(conn, ids, self.clock())
+                routing_store.mark_sent(conn, ids, now)
+            metrics.sent(first.sink, [a.created_at for a in alerts], now)
         log.info("alert.sent", priority=first.priority)
         return len(alerts)
 
@@ -114,6 +126,7 @@ class Deliverer:
         max_attempts = attempts if exc.permanent else self.policy.max_attempts
         with self.engine.begin() as conn:
             routing_store.mark_failed(conn, [a.id for a in alerts], now, error, now + delay, max_attempts)
+        metrics.failed(alerts[0].sink, len(alerts), dead=attempts >= max_attempts)
         if attempts >= max_attempts:
             log.warning("alert.dead", error=error, attempts=attempts)
         else:

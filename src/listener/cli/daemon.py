@@ -16,14 +16,21 @@ from listener.text import strip_controls
 @cli.command()
 @pass_ctx
 def run(ctx: Context) -> None:
-    """Poll every enabled source on its schedule until stopped (SIGTERM or Ctrl-C)."""
+    """Poll every enabled source on its schedule until stopped (SIGTERM or Ctrl-C).
+
+    SIGHUP reloads the config file; under systemd it reports readiness, status and liveness.
+    """
+    from listener import metrics
+    from listener.config import load_config
+    from listener.notify import Notifier
     from listener.scheduler import Daemon
 
     engine = ctx.engine()
+    metrics.watch_store(engine)
 
     async def main() -> None:
         async with _workers(ctx, engine) as (poller, deliverer):
-            await Daemon(poller, deliverer).run()
+            await Daemon(poller, deliverer, load=lambda: load_config(ctx.path), notifier=Notifier()).run()
 
     asyncio.run(main())
 

@@ -82,6 +82,7 @@ class Pending:
     rule: str
     attempts: int
     mention: dict
+    created_at: datetime | None = None
 
 
 _PRIORITY_ORDER = case({"high": 0, "normal": 1, "low": 2}, value=outbox.c.priority, else_=3)
@@ -110,7 +111,8 @@ def _pending(row) -> Pending:
         "platform": m["platform"], "lang": m["lang"], "label": m["label"], "score": m["score"],
         "question": m["question"], "published_at": m["published_at"], "in_reply_to": m["in_reply_to"],
     }
-    return Pending(m["id"], m["delivery_id"], m["sink"], m["department"], m["priority"], m["rule"], m["attempts"], mention)
+    return Pending(m["id"], m["delivery_id"], m["sink"], m["department"], m["priority"], m["rule"], m["attempts"], mention,
+                   m["created_at"])
 
 
 def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta) -> list[Pending]:
