@@ -13,11 +13,11 @@ from pathlib import Path
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, env: dict[str, str] | None = None):
+    def __init__(self, config: Path, env: dict[str, str] | None = None, preexec_fn=None):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "listener", "-c", str(config), "run"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, preexec_fn=preexec_fn,
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
