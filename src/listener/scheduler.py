@@ -32,6 +32,7 @@ from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import sources as source_store
 from listener.text import describe
+from listener.web.server import WebServer
 
 SHUTDOWN_GRACE = 8.0
 MIN_SILENCE = timedelta(days=1)
@@ -184,9 +185,10 @@ def _iso(when: datetime | None) -> str | None:
 class Daemon:
     """`listener run`: polls and delivers alerts until SIGTERM or SIGINT, then stops within ten seconds."""
 
-    def __init__(self, poller: Poller, deliverer: Deliverer):
+    def __init__(self, poller: Poller, deliverer: Deliverer, web: WebServer | None = None):
         self.poller = poller
         self.deliverer = deliverer
+        self.web = web
         self.log = get_logger()
         self.in_flight: dict[int, asyncio.Task] = {}
         self.stopping = asyncio.Event()
@@ -205,13 +207,18 @@ class Daemon:
             if department.digest:
                 scheduler.add_job(self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
                                   args=[department.name], id=f"digest:{department.name}", coalesce=True)
+        if self.web is not None:
+            await self.web.start()
         scheduler.start()
         delivery = asyncio.create_task(self._deliver_forever(), name="deliver")
-        self.log.info("daemon.started", sources=len(self.poller.config.sources))
+        self.log.info("daemon.started", sources=len(self.poller.config.sources),
+                      web=self.web.listening if self.web else None)
         try:
             await self.stopping.wait()
         finally:
             scheduler.shutdown(wait=False)
+            if self.web is not None:
+                await self.web.stop()
             await self._drain()
             delivery.cancel()
             await asyncio.gather(delivery, return_exceptions=True)

@@ -16,14 +16,22 @@ from listener.text import strip_controls
 @cli.command()
 @pass_ctx
 def run(ctx: Context) -> None:
-    """Poll every enabled source on its schedule until stopped (SIGTERM or Ctrl-C)."""
+    """Poll every enabled source on its schedule until stopped (SIGTERM or Ctrl-C).
+
+    Also serves the HTTP server on [web] listen (the "answered" links)."""
     from listener.scheduler import Daemon
+    from listener.web.app import build_app
+    from listener.web.server import WebError, WebServer
 
     engine = ctx.engine()
+    try:
+        web = WebServer(build_app(ctx.config, engine), ctx.config.web)
+    except WebError as exc:
+        raise click.ClickException(str(exc)) from None
 
     async def main() -> None:
         async with _workers(ctx, engine) as (poller, deliverer):
-            await Daemon(poller, deliverer).run()
+            await Daemon(poller, deliverer, web).run()
 
     asyncio.run(main())
 

@@ -1,0 +1,39 @@
+"""The web application: every route in one list, and what the handlers share.
+
+Handlers reach the config, the store and the clock through ``request.app.state.web`` (a
+``WebContext``), so a test builds the same app over its own database and clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from listener.clock import Clock, utcnow
+from listener.config import Config
+from listener.secrets import secret
+
+
+@dataclass(frozen=True, slots=True)
+class WebContext:
+    config: Config
+    engine: Engine
+    clock: Clock = utcnow
+
+    @property
+    def secret(self) -> str | None:
+        """The key that signs links; read when used, so a rotated credential takes effect."""
+        return secret(self.config.web.secret_env)
+
+
+def routes() -> list[BaseRoute]:
+    return []
+
+
+def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlette:
+    app = Starlette(routes=routes())
+    app.state.web = WebContext(config, engine, clock)
+    return app
