@@ -57,6 +57,9 @@ tick = "1s"
 [logging]
 format = "json"
 
+[web]
+listen = "127.0.0.1:0"
+
 [[sources]]
 name = "blog"
 connector = "rss"

@@ -20,6 +20,9 @@ tick = "1s"
 [logging]
 format = "json"
 
+[web]
+listen = "127.0.0.1:0"
+
 [alerts]
 backoff = "1s"
 max_backoff = "1s"

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 from listener.alerts.email import EmailSink
 from listener.alerts.render import card
-from listener.alerts.sink import make_sink
+from listener.alerts.sinks import make_sink
 from listener.alerts.slack import mattermost_payload, slack_payload
 from listener.alerts.teams import teams_payload
 from listener.config import SinkConfig

@@ -85,6 +85,9 @@ def test_the_daemon_needs_no_writable_executable_memory(tmp_path, server):
 [logging]
 format = "json"
 
+[web]
+listen = "127.0.0.1:0"
+
 [[sources]]
 name = "blog"
 connector = "rss"

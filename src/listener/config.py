@@ -138,6 +138,68 @@ class RoutingConfig(_Strict):
     default_department: str = "communications"
 
 
+class OrganizationConfig(_Strict):
+    """The organisation itself: its own accounts are how its replies are recognised."""
+
+    name: str = ""
+    accounts: list[str] = []
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, value: list[str]) -> list[str]:
+        for account in value:
+            parse_account(account)
+        return value
+
+
+_ACCOUNT = re.compile(r"^([a-z][\w.-]*):(.*)$", re.IGNORECASE)
+
+
+def parse_account(text: str) -> tuple[str | None, str]:
+    """``handle`` or ``platform:handle`` as (platform or None, handle): case-folded, a leading @
+    dropped, so "mastodon:@Dramaten@mastodon.social" and "dramaten@mastodon.social" agree."""
+    match = _ACCOUNT.match(text.strip())
+    platform, handle = (match.group(1).casefold(), match.group(2)) if match else (None, text)
+    handle = handle.strip().removeprefix("@").casefold()
+    if not handle:
+        raise ValueError(f'"{text}" is not an account; write "handle" or "platform:handle"')
+    return platform, handle
+
+
+class WebConfig(_Strict):
+    listen: str = "127.0.0.1:8750"
+    public_url: str = ""
+    secret_env: str | None = "LISTENER_SECRET"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f'"{value}" is not HOST:PORT; write e.g. "127.0.0.1:8750"')
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        if value and not re.match(r"(?i)^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError(f'"{value}" is not an http(s) URL; write e.g. "https://listener.example.org"')
+        return value.rstrip("/")
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def base_url(self) -> str:
+        """Where links in alerts point: ``public_url``, else the listening address itself."""
+        return self.public_url or f"http://{self.listen}"
+
+
 def _cron(value: str | None) -> str | None:
     if value is None:
         return None
@@ -278,6 +340,8 @@ class _FileSchema(_Strict):
     logging: LoggingConfig = LoggingConfig()
     alerts: AlertsConfig = AlertsConfig()
     routing: RoutingConfig = RoutingConfig()
+    organization: OrganizationConfig = OrganizationConfig()
+    web: WebConfig = WebConfig()
     sources: list[SourceConfig] = []
     departments: list[DepartmentConfig] = []
     sinks: list[SinkConfig] = []
@@ -344,6 +408,8 @@ class Config:
     routes: tuple[RouteConfig, ...] = ()
     queries: tuple[QueryConfig, ...] = ()
     campaigns: tuple[CampaignConfig, ...] = ()
+    organization: OrganizationConfig = OrganizationConfig()
+    web: WebConfig = WebConfig()
 
     @property
     def database_url(self) -> str:
@@ -420,6 +486,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         routes=tuple(schema.routes),
         queries=tuple(schema.queries),
         campaigns=tuple(schema.campaigns),
+        organization=schema.organization,
+        web=schema.web,
     )
 
 

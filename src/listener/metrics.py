@@ -111,18 +111,17 @@ class StoreCollector:
         yield past
 
 
-_store_collector: StoreCollector | None = None
+class _Page:
+    """This process's counters followed by the database's gauges, as one scrape."""
+
+    def __init__(self, engine: Engine, clock: Clock):
+        self.parts = (REGISTRY, StoreCollector(engine, clock))
+
+    def collect(self):
+        for part in self.parts:
+            yield from part.collect()
 
 
-def watch_store(engine: Engine, clock: Clock = utcnow) -> None:
-    """Serve the database gauges of this engine (one store per process; a second call replaces it)."""
-    global _store_collector
-    if _store_collector is not None:
-        REGISTRY.unregister(_store_collector)
-    _store_collector = StoreCollector(engine, clock)
-    REGISTRY.register(_store_collector)
-
-
-def exposition() -> bytes:
-    """The registry in Prometheus' text format."""
-    return generate_latest(REGISTRY)
+def exposition(engine: Engine, clock: Clock = utcnow) -> bytes:
+    """The page /metrics serves, in Prometheus' text format."""
+    return generate_latest(_Page(engine, clock))

@@ -35,6 +35,7 @@ from listener.store import health as health_store
 from listener.store import routing as routing_store
 from listener.store import sources as source_store
 from listener.text import describe
+from listener.web.server import WebServer
 
 SHUTDOWN_GRACE = 8.0
 STATUS_EVERY = timedelta(seconds=15)
@@ -201,19 +202,37 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
 
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    store_error: str | None
+    ticking: bool
+    seconds_since_tick: float | None
+    stopping: bool
+    last_poll_at: datetime | None
+    sources: list[health_store.SourceSummary]
+
+    @property
+    def ready(self) -> bool:
+        return self.store_error is None and self.ticking and not self.stopping
+
+
 class Daemon:
     """`listener run`: polls and delivers alerts until SIGTERM or SIGINT, then stops within ten seconds.
 
     SIGHUP reloads config.toml through ``load``: a config with problems is reported line by line and
-    the daemon carries on with the old one. It tells systemd (``notifier``) when it is ready, how it
-    is, that it is alive (only while the scheduler ticks and the store answers) and when it stops.
+    the daemon carries on with the old one; ``on_reload`` hands a new config to the web app. It tells
+    systemd (``notifier``) when it is ready, how it is, that it is alive (only while the scheduler
+    ticks and the store answers) and when it stops.
     """
 
-    def __init__(self, poller: Poller, deliverer: Deliverer, load: Callable[[], Config] | None = None,
-                 notifier: Notifier | None = None):
+    def __init__(self, poller: Poller, deliverer: Deliverer, web: WebServer | None = None,
+                 load: Callable[[], Config] | None = None, notifier: Notifier | None = None,
+                 on_reload: Callable[[Config], None] | None = None):
         self.poller = poller
         self.deliverer = deliverer
+        self.web = web
         self.load = load
+        self.on_reload = on_reload
         self.notifier = notifier or Notifier({})
         self.log = get_logger()
         self.in_flight: dict[int, asyncio.Task] = {}
@@ -233,16 +252,21 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._schedule(self.poller.config)
+        if self.web is not None:
+            await self.web.start()
         self.scheduler.start()
         self.last_tick = time.monotonic()  # its first tick is due now
         delivery = asyncio.create_task(self._deliver_forever(), name="deliver")
         heartbeat = asyncio.create_task(self._heartbeat_forever(), name="heartbeat")
-        self.log.info("daemon.started", sources=len(self.poller.config.sources))
+        self.log.info("daemon.started", sources=len(self.poller.config.sources),
+                      web=self.web.listening if self.web else None)
         self.notifier.ready(self.status_line)
         try:
             await self.stopping.wait()
         finally:
             self.scheduler.shutdown(wait=False)
+            if self.web is not None:
+                await self.web.stop()
             await self._drain()
             for task in (delivery, heartbeat, *self._background):
                 task.cancel()
@@ -305,7 +329,7 @@ class Daemon:
         outbox live in the database and are untouched."""
         old = self.poller.config
         diff = reload.changes(old, config)
-        config = replace(config, store=old.store, http=old.http, logging=old.logging)
+        config = reload.kept_for_restart(old, config)
         router = Router.from_config(config)
         with self.poller.engine.begin() as conn:
             source_store.sync(conn, config.sources, self.poller.clock())
@@ -313,6 +337,8 @@ class Daemon:
         self.poller.reconfigure(config, router)
         self.deliverer.reconfigure(config)
         self._schedule(config)  # the tick runs at once, so a new source is polled now
+        if self.on_reload is not None:
+            self.on_reload(config)
         if diff.needs_restart:
             self.log.warning("config.needs_restart", keys=list(diff.needs_restart))
         self.log.info("config.reloaded", **diff.as_log())
@@ -367,6 +393,20 @@ class Daemon:
         except Exception as exc:
             self.log.warning("store.unreachable", error=describe(exc) or "timed out")
             return None
+
+    async def readiness(self) -> Readiness:
+        """Facts for /readyz, read now: the store's answer, the scheduler's last tick, each source."""
+        def read() -> list[health_store.SourceSummary]:
+            with self.poller.engine.connect() as conn:
+                return health_store.source_summaries(conn)
+
+        sources, error = [], None
+        try:
+            sources = await asyncio.wait_for(asyncio.to_thread(read), PROBE_TIMEOUT)
+        except Exception as exc:  # the answer is "not ready", with the reason
+            error = describe(exc) or "timed out"
+        since = round(time.monotonic() - self.last_tick, 1) if self.last_tick is not None else None
+        return Readiness(error, self.ticking(), since, self.stopping.is_set(), self.last_poll_at, sources)
 
     def describe(self, outbox: health_store.OutboxFigures | None) -> str:
         """One line for `systemctl status`: sources, the last poll, the outbox."""

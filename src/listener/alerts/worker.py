@@ -16,7 +16,8 @@ import httpx
 from sqlalchemy import Engine
 
 from listener import metrics
-from listener.alerts.sink import DeliveryError, Sink, make_sink
+from listener.alerts.sink import DeliveryError, Sink
+from listener.alerts.sinks import make_sink
 from listener.clock import Clock, utcnow
 from listener.config import Config
 from listener.logs import get_logger
