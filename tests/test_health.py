@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -192,3 +193,45 @@ def test_readyz_is_503_without_a_running_scheduler(tmp_path):
 
     response = asyncio.run(ask())
     assert response.status_code == 503 and response.json() == {"ready": False, "scheduler": "not running"}
+
+
+def test_store_figures_agree_on_sqlite_and_postgresql(engine, clock):
+    from listener.store import health as health_store
+    from listener.store.tables import (
+        departments,
+        mention_routes,
+        mentions,
+        outbox,
+        sources,
+    )
+
+    now = clock()
+    hour = timedelta(hours=1)
+    with engine.begin() as conn:
+        ids = [conn.execute(sources.insert().values(
+            name=name, connector="rss", url="", enabled=enabled, in_config=True, interval_s=900,
+            next_poll_at=now, created_at=now, failures=failures, polls_with_new=0, silent=silent,
+            last_success_at=now if ok else None)).inserted_primary_key[0]
+            for name, enabled, failures, silent, ok in (
+                ("a", True, 0, False, True), ("b", True, 2, False, True), ("c", True, 0, True, True),
+                ("d", False, 0, False, False), ("e", True, 0, False, False))]
+        dept = conn.execute(departments.insert().values(name="cs", in_config=True)).inserted_primary_key[0]
+        for i, (due, answered) in enumerate(((now - hour, None), (now - hour, now), (now + hour, None))):
+            mid = conn.execute(mentions.insert().values(
+                source_id=ids[0], external_id=str(i), platform="rss", published_at=now, first_seen_at=now,
+                content_hash=str(i))).inserted_primary_key[0]
+            conn.execute(mention_routes.insert().values(mention_id=mid, department_id=dept, priority="normal",
+                                                        rule="r", due_at=due, first_response_at=answered))
+            for state, digest, age in (("pending", False, 2 * hour), ("pending", True, 5 * hour), ("dead", False, hour)):
+                conn.execute(outbox.insert().values(
+                    delivery_id=f"{i}{state}{digest}", mention_id=mid, department_id=dept, sink="s",
+                    priority="normal", rule="r", digest=digest, state=state, attempts=0,
+                    next_attempt_at=now, created_at=now - age - timedelta(minutes=i)))
+    with engine.connect() as conn:
+        figures = health_store.outbox_figures(conn, now)
+        summaries = {s.name: s.state for s in health_store.source_summaries(conn)}
+        late = health_store.unanswered_past_sla(conn, now)
+    assert (figures.pending, figures.dead) == (6, 3)
+    assert figures.oldest_pending_s == (2 * hour + timedelta(minutes=2)).total_seconds()  # digests wait on purpose
+    assert summaries == {"a": "ok", "b": "failing", "c": "quiet", "d": "disabled", "e": "new"}
+    assert late == {"cs": 1}

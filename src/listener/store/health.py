@@ -41,10 +41,6 @@ def outbox_figures(conn: Connection, now: datetime) -> OutboxFigures:
     oldest = conn.execute(
         select(func.min(outbox.c.created_at)).where(outbox.c.state == "pending", outbox.c.digest.is_(False))
     ).scalar_one()
-    if isinstance(oldest, str):  # SQLite returns min() of a timestamp as text
-        oldest = datetime.fromisoformat(oldest)
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=now.tzinfo)
     age = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
     return OutboxFigures(states.get("pending", 0), states.get("dead", 0), age)
 
