@@ -62,7 +62,7 @@ def test_the_unit_asks_for_what_the_daemon_provides():
     assert settings["Type"] == "notify" and settings["NotifyAccess"] == "main"
     assert settings["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert settings["Restart"] == "on-failure" and settings["WatchdogSec"]
-    assert settings["DynamicUser"] == "yes" and settings["StateDirectory"] == "listener"
+    assert settings["User"] == "listener" and settings["StateDirectory"] == "listener"
     assert settings["MemoryDenyWriteExecute"] == "yes"
 
 
