@@ -79,7 +79,7 @@ def test_listener_run_tells_systemd_ready_status_alive_and_stopping(tmp_path, se
         daemon.wait_for("poll.done", source="blog")
         after_poll = receive(sock, lambda m: "last poll" in m.get("STATUS", "") and "none yet" not in m["STATUS"])
         status = after_poll[-1]["STATUS"]
-        assert status.startswith("1 sources, last poll ") and status.endswith(", 0 alerts waiting")
+        assert status.startswith("1 source, last poll ") and status.endswith(", 0 alerts waiting")
         beats = [m for m in first + after_poll if m.get("WATCHDOG") == "1"]
         beats += [m for m in receive(sock, lambda m: m.get("WATCHDOG") == "1") if m.get("WATCHDOG") == "1"]
         assert len(beats) >= 2  # every half WATCHDOG_USEC while all is well
@@ -132,7 +132,7 @@ def test_watchdog_is_withheld_while_the_store_does_not_answer(tmp_path, server, 
 
     assert asyncio.run(beat()) is False
     (message,) = receive(sock, lambda m: True)
-    assert message == {"STATUS": "1 sources, last poll none yet, store not answering"}
+    assert message == {"STATUS": "1 source, last poll none yet, store not answering"}
 
 
 def test_watchdog_is_withheld_while_the_scheduler_does_not_tick(tmp_path, server, notify_socket):
@@ -153,5 +153,5 @@ def test_watchdog_is_withheld_while_the_scheduler_does_not_tick(tmp_path, server
 
     assert asyncio.run(beats()) == (False, True)
     messages = receive(sock, lambda m: m.get("WATCHDOG") == "1")
-    assert messages[0] == {"STATUS": "1 sources, last poll none yet, 0 alerts waiting"}
+    assert messages[0] == {"STATUS": "1 source, last poll none yet, 0 alerts waiting"}
     assert {"WATCHDOG": "1"} in messages[1:]

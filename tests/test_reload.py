@@ -155,3 +155,40 @@ def test_changes_name_what_a_reload_applies_and_what_needs_a_restart(tmp_path):
     assert diff.sections == ("scheduler",)
     assert diff.needs_restart == ("store", "http")
     assert changes(new, old).sources_removed == ("b",)
+
+
+def test_a_reload_schedules_new_digests_and_drops_removed_ones_but_not_other_jobs(tmp_path):
+    import asyncio
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from listener.alerts.worker import Deliverer
+    from listener.http import HttpClient
+    from listener.scheduler import Daemon, Poller
+    from listener.store.engine import make_engine, upgrade
+
+    digest = '[[departments]]\nname = "{}"\ndigest = "0 8 * * mon-fri"\n'
+    path = write_config(tmp_path, digest.format("press"))
+    engine = make_engine(f"sqlite:///{tmp_path / 'listener.db'}")
+    upgrade(engine)
+
+    async def reload():
+        config = load_config(path)
+        http = HttpClient(config.http)
+        daemon = Daemon(Poller(config, engine, http), Deliverer(config, engine))
+        daemon.scheduler = AsyncIOScheduler()
+        daemon._schedule(config)
+        daemon.scheduler.add_job(print, "interval", hours=1, id="someone-elses")
+        daemon.scheduler.start(paused=True)
+        before = sorted(job.id for job in daemon.scheduler.get_jobs())
+        path.write_text(digest.format("support"))
+        daemon.apply(load_config(path))
+        after = sorted(job.id for job in daemon.scheduler.get_jobs())
+        daemon.scheduler.shutdown(wait=False)
+        await http.aclose()
+        await daemon.deliverer.aclose()
+        return before, after
+
+    before, after = asyncio.run(reload())
+    assert before == ["digest:press", "poll-tick", "someone-elses"]
+    assert after == ["digest:support", "poll-tick", "someone-elses"]

@@ -285,7 +285,8 @@ class Daemon:
         """The polling tick and one job per department digest, replacing those of an older config."""
         assert self.scheduler is not None
         for job in self.scheduler.get_jobs():
-            job.remove()
+            if job.id == "poll-tick" or job.id.startswith("digest:"):
+                job.remove()
         self.scheduler.add_job(
             self.tick, "interval", seconds=config.scheduler.tick.total_seconds(),
             next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="poll-tick",
@@ -413,7 +414,7 @@ class Daemon:
         sources = sum(1 for s in self.poller.config.sources if s.enabled)
         last = self.last_poll_at.strftime("%H:%M:%S UTC") if self.last_poll_at else "none yet"
         waiting = f"{outbox.pending} alerts waiting" if outbox is not None else "store not answering"
-        return f"{sources} sources, last poll {last}, {waiting}"
+        return f"{sources} source{'' if sources == 1 else 's'}, last poll {last}, {waiting}"
 
     async def tick(self) -> None:
         if self.stopping.is_set():
