@@ -13,11 +13,12 @@ from pathlib import Path
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, env: dict[str, str] | None = None, preexec_fn=None):
+    def __init__(self, config: Path, env: dict[str, str] | None = None, command: list[str] | None = None):
+        """``command`` runs `listener` (the arguments follow it); default: this interpreter's."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "listener", "-c", str(config), "run"],
+            [*(command or [sys.executable, "-m", "listener"]), "-c", str(config), "run"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, preexec_fn=preexec_fn,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
