@@ -263,6 +263,7 @@ class Daemon:
         self.notifier.ready(self.status_line)
         try:
             await self.stopping.wait()
+            self.log.info("daemon.stopping", in_flight=len(self.in_flight))
         finally:
             self.scheduler.shutdown(wait=False)
             if self.web is not None:
@@ -276,8 +277,8 @@ class Daemon:
         self.log.info("daemon.stopped")
 
     def stop(self) -> None:
+        """SIGTERM or SIGINT; `run` logs it, so a signal during start-up is logged after the start."""
         if not self.stopping.is_set():
-            self.log.info("daemon.stopping", in_flight=len(self.in_flight))
             self.notifier.stopping()
             self.stopping.set()
 
