@@ -28,6 +28,7 @@ from listener.config import Config, SchedulerConfig
 from listener.connector import PollContext, registry
 from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
+from listener.responses import OwnAccounts
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import sources as source_store
@@ -93,6 +94,7 @@ class Poller:
         self.rng = rng or random.Random()
         self.policy: SchedulerConfig = config.scheduler
         self.router = Router.from_config(config)
+        self.own = OwnAccounts.from_config(config)
         self.alerts_written = asyncio.Event()
 
     def claim(self, names: Iterable[str] | None = None, limit: int | None = None) -> list[source_store.SourceState]:
@@ -119,7 +121,7 @@ class Poller:
             result = await registry()[source.connector]().poll(ctx, state.cursor)
             batch = pipeline.process(
                 self.engine, pipeline.SourceRef(state.id, state.name, source.lang, source.require_match),
-                result.items, self.clock(), self.router,
+                result.items, self.clock(), self.router, self.own,
             )
         except asyncio.CancelledError:
             with self.engine.begin() as conn:

@@ -54,10 +54,13 @@ def write_routes(conn: Connection, new: dict[int, Mention], router: Router, now:
     for mention_id, mention in new.items():
         tags += [{"mention_id": mention_id, "kind": "query", "name": q} for q in mention.queries]
         tags += [{"mention_id": mention_id, "kind": "campaign", "name": c} for c in mention.campaigns]
+        start = min(mention.published_at, mention.first_seen_at)
         for route in mention.routes:
             department_id = ids[route.department]
+            due_at, escalate_at = router.department(route.department).deadlines(start)
             routes.append({"mention_id": mention_id, "department_id": department_id,
-                           "priority": route.priority.value, "rule": route.rule})
+                           "priority": route.priority.value, "rule": route.rule,
+                           "due_at": due_at, "escalate_at": escalate_at})
             for sink, digest in router.deliveries(route):
                 alerts.append({
                     "delivery_id": uuid.uuid4().hex, "mention_id": mention_id, "department_id": department_id,
