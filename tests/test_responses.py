@@ -1,7 +1,7 @@
 """Own accounts, replies found by the pipeline, recorded responses and their times, on SQLite and PostgreSQL."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +18,13 @@ from listener.routing import Router
 from listener.store import responses as response_store
 from listener.store import routing as routing_store
 from listener.store import sources as source_store
-from listener.store.tables import departments, mention_routes, mentions, outbox, responses
+from listener.store.tables import (
+    departments,
+    mention_routes,
+    mentions,
+    outbox,
+    responses,
+)
 
 STHLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 11, 23, 16, 0, tzinfo=STHLM)  # a Monday
@@ -84,11 +90,14 @@ def setup(tmp_path, engine, db_url):
     return config, feed, path
 
 
-def toot(n, published, author=Author("Åsa", "@asa@example.social"), reply_to=None, text="Hur gör jag?"):
+ASA_TOOT, ASA_COMMENT = Author("Åsa", "@asa@example.social"), Author("Åsa", "")
+
+
+def toot(n, published, author=ASA_TOOT, reply_to=None, text="Hur gör jag?"):
     return Item(f"t{n}", f"https://example.social/@x/{n}", "", text, published, author, "mastodon", reply_to)
 
 
-def comment(n, published, author=Author("Åsa", ""), post="post-1", text="Varför kom biljetterna aldrig?"):
+def comment(n, published, author=ASA_COMMENT, post="post-1", text="Varför kom biljetterna aldrig?"):
     return Item(f"c{n}", f"https://blog.example/p/1#comment-{n}", f"By: {author.name}", text, published, author,
                 "wordpress", post)
 

@@ -8,6 +8,7 @@ which summer time began is measured in the hours that were actually open.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -44,7 +45,7 @@ def parse_hours(spec: str) -> tuple[Ranges, ...]:
             week[day].extend(ranges)
     for day, ranges in enumerate(week):
         ranges.sort(key=lambda r: r[0])
-        for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(ranges):
             if end is None or end > start:
                 raise HoursError(f'"{spec}": ranges overlap on {DAYS[day]}; list each hour once')
     return tuple(tuple(r) for r in week)
@@ -57,7 +58,7 @@ def _days(text: str, spec: str) -> list[int]:
         if first not in DAYS or (last and last not in DAYS):
             raise HoursError(f'"{spec}": "{part}" is not a day or span of days; use mon, tue, … sun, e.g. "mon-fri"')
         a, b = DAYS.index(first), DAYS.index(last or first)
-        days += list(range(a, b + 1)) if a <= b else [*range(a, 7), *range(0, b + 1)]
+        days += list(range(a, b + 1)) if a <= b else [*range(a, 7), *range(b + 1)]
     return days
 
 

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from listener.classify import classify as classify_text
 from listener import responses
+from listener.classify import classify as classify_text
 from listener.domain import Item, Mention
 from listener.responses import OwnAccounts
 from listener.routing import Router, mention_text

@@ -14,7 +14,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from listener.store.tables import departments, mention_routes, mentions, meta, outbox, responses
+from listener.store.tables import (
+    departments,
+    mention_routes,
+    mentions,
+    meta,
+    outbox,
+    responses,
+)
 
 Measure = Callable[[str, datetime, datetime], timedelta]
 """(department, start, end) → the open time between them in that department's hours."""
@@ -88,20 +95,6 @@ def fill_routes(conn: Connection, mention_id: int, at: datetime, measure: Measur
                     business_response_s=measure(route.name, start, at).total_seconds() if at > start else 0.0)
         )
     return len(routes)
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """A freshly stored mention, as reply detection needs it."""
-
-    id: int
-    external_id: str
-    platform: str
-    published_at: datetime
-    in_reply_to: str | None
-    own: bool
-    url: str
-    author: str
 
 
 def target(conn: Connection, source_id: int, platform: str, external_id: str) -> int | None:
