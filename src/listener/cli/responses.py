@@ -22,15 +22,6 @@ def parse_time(value: str | None) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def span(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes = round(seconds / 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    return " ".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n) or "0m"
-
-
 @cli.command()
 @click.argument("mention_id", type=int)
 @click.option("--at", "at", metavar="TIME", help="When it was answered, ISO 8601 (a time without offset is UTC). Default: now.")
@@ -42,7 +33,7 @@ def respond(ctx: Context, mention_id: int, at: str | None, by: str, url: str, no
     """Record a response to mention MENTION_ID; the earliest response counts for response times."""
     from listener.responses import UnknownMention, record_response
     from listener.store import responses as response_store
-    from listener.text import strip_controls
+    from listener.text import span, strip_controls
 
     when = parse_time(at)
     engine = ctx.engine()

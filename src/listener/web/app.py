@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from listener.clock import Clock, utcnow
 from listener.config import Config
 from listener.secrets import secret
+from listener.web import links
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,10 @@ class WebContext:
 
 
 def routes() -> list[BaseRoute]:
-    return []
+    return [
+        Route("/answered/{token}", links.confirm, methods=["GET"]),
+        Route("/answered/{token}", links.record, methods=["POST"]),
+    ]
 
 
 def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlette:
