@@ -25,6 +25,7 @@ from listener import pipeline
 from listener.alerts.worker import Deliverer
 from listener.clock import Clock, utcnow
 from listener.config import Config, SchedulerConfig
+from listener.escalation import Escalator
 from listener.connector import PollContext, registry
 from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
@@ -36,6 +37,7 @@ from listener.text import describe
 from listener.web.server import WebServer
 
 SHUTDOWN_GRACE = 8.0
+ESCALATION_INTERVAL = 30
 MIN_SILENCE = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
 
@@ -191,6 +193,7 @@ class Daemon:
         self.poller = poller
         self.deliverer = deliverer
         self.web = web
+        self.escalator = Escalator(poller.config, poller.engine, poller.clock)
         self.log = get_logger()
         self.in_flight: dict[int, asyncio.Task] = {}
         self.stopping = asyncio.Event()
@@ -209,6 +212,9 @@ class Daemon:
             if department.digest:
                 scheduler.add_job(self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
                                   args=[department.name], id=f"digest:{department.name}", coalesce=True)
+        scheduler.add_job(self.escalate, "interval", seconds=ESCALATION_INTERVAL, next_run_time=datetime.now(UTC),
+                          max_instances=1, coalesce=True, id="escalation")
+        self.escalator.started()
         if self.web is not None:
             await self.web.start()
         scheduler.start()
@@ -247,6 +253,16 @@ class Daemon:
                 await self.deliverer.deliver_due()
             except Exception:  # the database may be briefly away; alerts wait in the outbox
                 self.log.exception("alert.worker_failed")
+
+    async def escalate(self) -> None:
+        """Raise due escalations; their alerts go out through the outbox like any other."""
+        try:
+            raised = self.escalator.run()
+        except Exception as exc:  # the database may be briefly away; the next run catches up
+            self.log.error("escalation.failed", error=describe(exc))
+            return
+        if raised:
+            self.poller.alerts_written.set()
 
     async def tick(self) -> None:
         if self.stopping.is_set():
