@@ -48,7 +48,7 @@ def linked(tmp_path, db_url, server, clock, monkeypatch):
     """A polled comment feed whose complaint was alerted with a link; the app over the same database."""
     monkeypatch.setenv("TEST_HOOK_SECRET", "s3cret")
     monkeypatch.setenv("TEST_LINK_SECRET", KEY)
-    path, config, engine = setup(tmp_path, db_url, server, texts=(COMPLAINT,), extra=WEB)
+    _, config, engine = setup(tmp_path, db_url, server, texts=(COMPLAINT,), extra=WEB)
     poll_and_deliver(config, engine, clock)
     with engine.begin() as conn:  # feeds lose their tags on the way in; another connector's text may not
         conn.execute(mentions.update().values(text=HOSTILE))
@@ -99,7 +99,7 @@ def test_post_records_the_response_once(linked, clock):
 
 def test_expired_tampered_and_unsigned_links_say_what_happened(linked, clock, monkeypatch):
     url, client, engine = linked
-    payload, _, mac = url.rpartition("/")[2].partition(".")
+    mac = url.rpartition(".")[2]
     tampered = url.replace(mac, mac[::-1])
     for method in (client.get, client.post):
         refused = method(tampered)
@@ -125,7 +125,7 @@ def test_without_a_secret_alerts_carry_no_link_and_the_log_says_so_once(tmp_path
                                                                         capsys):
     monkeypatch.setenv("TEST_HOOK_SECRET", "s3cret")
     monkeypatch.delenv("TEST_LINK_SECRET", raising=False)
-    path, config, engine = setup(tmp_path, db_url, server, extra=WEB)
+    _, config, engine = setup(tmp_path, db_url, server, extra=WEB)
     assert poll_and_deliver(config, engine, clock)[1] == 3
     assert [r.json()["answered_url"] for r in server.received("/hook")] == [None] * 3
     assert capsys.readouterr().out.count("alerts.without_answered_link") == 1
