@@ -1,5 +1,6 @@
 """The "answered" link: its signature and expiry, and the pages behind it (GET shows, POST records once)."""
 
+import io
 import re
 from datetime import timedelta
 
@@ -8,6 +9,7 @@ from alerting import COMPLAINT, poll_and_deliver, setup
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from listener import logs
 from listener.store.tables import mention_routes, mentions, responses
 from listener.web.app import build_app
 from listener.web.links import LIFETIME, BadLink, ExpiredLink, sign, verify
@@ -121,12 +123,13 @@ def test_a_link_to_a_deleted_mention_is_a_404(linked):
     assert client.post(url).status_code == 404
 
 
-def test_without_a_secret_alerts_carry_no_link_and_the_log_says_so_once(tmp_path, db_url, server, clock, monkeypatch,
-                                                                        capsys):
+def test_without_a_secret_alerts_carry_no_link_and_the_log_says_so_once(tmp_path, db_url, server, clock, monkeypatch):
+    log = io.StringIO()
+    logs.configure("info", "json", log)
     monkeypatch.setenv("TEST_HOOK_SECRET", "s3cret")
     monkeypatch.delenv("TEST_LINK_SECRET", raising=False)
     _, config, engine = setup(tmp_path, db_url, server, extra=WEB)
     assert poll_and_deliver(config, engine, clock)[1] == 3
     assert [r.json()["answered_url"] for r in server.received("/hook")] == [None] * 3
-    assert capsys.readouterr().out.count("alerts.without_answered_link") == 1
+    assert log.getvalue().count('"alerts.without_answered_link"') == 1
     engine.dispose()
