@@ -212,10 +212,69 @@ def _cron(value: str | None) -> str | None:
     return value
 
 
+def _hours(value: str | None) -> str | None:
+    from listener.hours import parse_hours
+
+    if value is not None:
+        parse_hours(value)
+    return value
+
+
+def _zone(value: str) -> str:
+    from listener.hours import zone
+
+    zone(value)
+    return value
+
+
+def _holidays(value: str | None) -> str | None:
+    from listener.hours import holiday_calendar
+
+    if value is not None:
+        holiday_calendar(value)
+    return value
+
+
+def _escalate_after(value: Any) -> str | timedelta | None:
+    """ "75%" (a share of the SLA) or a duration."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            share = float(value.strip()[:-1])
+        except ValueError:
+            share = -1
+        if not 0 < share <= 100:
+            raise ValueError(f'"{value}" is not a share of the SLA; write e.g. "75%" or a duration such as "3h"')
+        return value.strip()
+    return parse_duration(value)
+
+
 class DepartmentConfig(_Strict):
     name: str = Field(min_length=1)
     sinks: list[str] = []
     digest: Annotated[str | None, BeforeValidator(_cron)] = None
+    sla: Duration | None = None
+    hours: Annotated[str | None, AfterValidator(_hours)] = None
+    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+    holidays: Annotated[str | None, AfterValidator(_holidays)] = None
+    escalate_after: Annotated[str | timedelta | None, BeforeValidator(_escalate_after)] = None
+    escalation_sinks: list[str] = []
+
+    @model_validator(mode="after")
+    def _escalation_needs(self) -> DepartmentConfig:
+        if isinstance(self.escalate_after, str) and self.sla is None:
+            raise ValueError(f'escalate_after = "{self.escalate_after}" is a share of the SLA; set sla too, or give a duration')
+        if self.escalate_after is not None and not self.escalation_sinks:
+            raise ValueError("escalate_after needs escalation_sinks: the sinks that receive escalations")
+        return self
+
+    @property
+    def escalation_delay(self) -> timedelta | None:
+        """How much open time may pass unanswered before the escalation alert."""
+        if isinstance(self.escalate_after, str):
+            return self.sla * float(self.escalate_after[:-1]) / 100
+        return self.escalate_after
 
 
 SinkType = Literal["email", "slack", "teams", "mattermost", "webhook", "console"]
@@ -362,9 +421,10 @@ class _FileSchema(_Strict):
         departments = {d.name for d in self.departments} | {self.routing.default_department}
         campaigns = {c.name for c in self.campaigns}
         for i, department in enumerate(self.departments):
-            for j, sink in enumerate(department.sinks):
-                if sink not in sinks:
-                    problems.append((f"departments[{i}].sinks[{j}]", f'no sink named "{sink}"; known: {_known(sinks)}'))
+            for key in ("sinks", "escalation_sinks"):
+                for j, sink in enumerate(getattr(department, key)):
+                    if sink not in sinks:
+                        problems.append((f"departments[{i}].{key}[{j}]", f'no sink named "{sink}"; known: {_known(sinks)}'))
         for i, route in enumerate(self.routes):
             for name in route.department:
                 if name not in departments:

@@ -26,9 +26,11 @@ from listener.alerts.worker import Deliverer
 from listener.clock import Clock, utcnow
 from listener.config import Config, ConfigError, SchedulerConfig
 from listener.connector import PollContext, registry
+from listener.escalation import Escalator
 from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
 from listener.notify import Notifier
+from listener.responses import OwnAccounts
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import health as health_store
@@ -37,9 +39,12 @@ from listener.store import sources as source_store
 from listener.text import describe
 from listener.web.server import WebServer
 
-SHUTDOWN_GRACE = 8.0
+SHUTDOWN_GRACE = 7.0
+"""Seconds from SIGTERM that polls in flight may take to finish; the rest of the 10 s is for
+cancelling them, closing the web server and connections, and the interpreter's exit."""
 STATUS_EVERY = timedelta(seconds=15)
 PROBE_TIMEOUT = 5.0
+ESCALATION_INTERVAL = 30
 MIN_SILENCE = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
 
@@ -98,6 +103,7 @@ class Poller:
         self.rng = rng or random.Random()
         self.policy: SchedulerConfig = config.scheduler
         self.router = Router.from_config(config)
+        self.own = OwnAccounts.from_config(config)
         self.alerts_written = asyncio.Event()
 
     def reconfigure(self, config: Config, router: Router) -> None:
@@ -105,6 +111,7 @@ class Poller:
         self.config = config
         self.policy = config.scheduler
         self.router = router
+        self.own = OwnAccounts.from_config(config)
 
     def claim(self, names: Iterable[str] | None = None, limit: int | None = None) -> list[source_store.SourceState]:
         lease = self.config.http.timeout * 4 + timedelta(minutes=1)
@@ -135,7 +142,7 @@ class Poller:
             result = await registry()[source.connector]().poll(ctx, state.cursor)
             batch = pipeline.process(
                 self.engine, pipeline.SourceRef(state.id, state.name, source.lang, source.require_match),
-                result.items, self.clock(), self.router,
+                result.items, self.clock(), self.router, self.own,
             )
         except asyncio.CancelledError:
             with self.engine.begin() as conn:
@@ -234,6 +241,7 @@ class Daemon:
         self.load = load
         self.on_reload = on_reload
         self.notifier = notifier or Notifier({})
+        self.escalator = Escalator(poller.config, poller.engine, poller.clock)
         self.log = get_logger()
         self.in_flight: dict[int, asyncio.Task] = {}
         self.stopping = asyncio.Event()
@@ -242,6 +250,7 @@ class Daemon:
         """time.monotonic() of the scheduler's last tick."""
         self.last_poll_at: datetime | None = None
         self.status_line = "starting"
+        self.stop_requested_at: float | None = None
         self._reloading = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
 
@@ -252,6 +261,9 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._schedule(self.poller.config)
+        self.scheduler.add_job(self.escalate, "interval", seconds=ESCALATION_INTERVAL,
+                               next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="escalation")
+        self.escalator.started()
         if self.web is not None:
             await self.web.start()
         self.scheduler.start()
@@ -279,6 +291,7 @@ class Daemon:
     def stop(self) -> None:
         """SIGTERM or SIGINT; `run` logs it, so a signal during start-up is logged after the start."""
         if not self.stopping.is_set():
+            self.stop_requested_at = time.monotonic()
             self.notifier.stopping()
             self.stopping.set()
 
@@ -338,6 +351,7 @@ class Daemon:
             routing_store.sync_departments(conn, router)
         self.poller.reconfigure(config, router)
         self.deliverer.reconfigure(config)
+        self.escalator.departments = router.departments
         self._schedule(config)  # the tick runs at once, so a new source is polled now
         if self.on_reload is not None:
             self.on_reload(config)
@@ -417,6 +431,16 @@ class Daemon:
         waiting = f"{outbox.pending} alerts waiting" if outbox is not None else "store not answering"
         return f"{sources} source{'' if sources == 1 else 's'}, last poll {last}, {waiting}"
 
+    async def escalate(self) -> None:
+        """Raise due escalations; their alerts go out through the outbox like any other."""
+        try:
+            raised = self.escalator.run()
+        except Exception as exc:  # the database may be briefly away; the next run catches up
+            self.log.error("escalation.failed", error=describe(exc))
+            return
+        if raised:
+            self.poller.alerts_written.set()
+
     async def tick(self) -> None:
         if self.stopping.is_set():
             return
@@ -446,7 +470,9 @@ class Daemon:
         tasks = list(self.in_flight.values())
         if not tasks:
             return
-        done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+        since_stop = time.monotonic() - self.stop_requested_at if self.stop_requested_at else 0.0
+        left = SHUTDOWN_GRACE - since_stop
+        _, pending = await asyncio.wait(tasks, timeout=max(left, 0.1))
         for task in pending:
             task.cancel()
         if pending:

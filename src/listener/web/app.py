@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from listener.clock import Clock, utcnow
 from listener.config import Config
 from listener.secrets import secret
-from listener.web import health
+from listener.web import health, links
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,8 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", health.metrics_page, methods=["GET"]),
+        Route("/answered/{token}", links.confirm, methods=["GET"]),
+        Route("/answered/{token}", links.record, methods=["POST"]),
     ]
 
 
