@@ -83,6 +83,11 @@ def test_listener_run_tells_systemd_ready_status_alive_and_stopping(tmp_path, se
         beats = [m for m in first + after_poll if m.get("WATCHDOG") == "1"]
         beats += [m for m in receive(sock, lambda m: m.get("WATCHDOG") == "1") if m.get("WATCHDOG") == "1"]
         assert len(beats) >= 2  # every half WATCHDOG_USEC while all is well
+        daemon.signal(signal.SIGHUP)
+        reload = receive(sock, lambda m: m.get("READY") == "1")
+        reloading = next(m for m in reload if m.get("RELOADING") == "1")
+        assert int(reloading["MONOTONIC_USEC"]) > 0
+        assert reload.index(reloading) < len(reload) - 1  # READY=1 again once the config is applied
         daemon.signal(signal.SIGTERM)
         stopping = receive(sock, lambda m: "STOPPING" in m)
         assert stopping[-1]["STOPPING"] == "1"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from datetime import timedelta
 
 from listener.text import strip_controls
@@ -48,7 +49,9 @@ class Notifier:
         return self.send(WATCHDOG="1")
 
     def reloading(self) -> bool:
-        return self.send(RELOADING="1", STATUS="reloading config")
+        """MONOTONIC_USEC lets systemd ≥ 253 match this to the reload it asked for."""
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        return self.send(RELOADING="1", STATUS="reloading config", MONOTONIC_USEC=str(usec))
 
     def reloaded(self, status: str) -> bool:
         return self.send(READY="1", STATUS=status)

@@ -331,6 +331,8 @@ class Daemon:
                 for problem in exc.problems:
                     self.log.error("config.invalid", problem=problem)
                 self.log.warning("config.kept", problems=len(exc.problems))
+            except Exception as exc:  # e.g. a connector that fails to import: keep the old config
+                self.log.error("config.reload_failed", error=describe(exc))
             else:
                 try:
                     self.apply(config)
