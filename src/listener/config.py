@@ -7,6 +7,7 @@ are reported at once, so an admin fixes a config in one round instead of one err
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,7 +27,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from listener.durations import Duration
+from listener.durations import Duration, parse_duration
 from listener.http import HttpConfig
 from listener.registry import OptionSchema, broken, option_schemas
 
@@ -119,6 +120,68 @@ class RoutingConfig(_Strict):
     default_department: str = "communications"
 
 
+class OrganizationConfig(_Strict):
+    """The organisation itself: its own accounts are how its replies are recognised."""
+
+    name: str = ""
+    accounts: list[str] = []
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, value: list[str]) -> list[str]:
+        for account in value:
+            parse_account(account)
+        return value
+
+
+_ACCOUNT = re.compile(r"^([a-z][\w.-]*):(.*)$", re.IGNORECASE)
+
+
+def parse_account(text: str) -> tuple[str | None, str]:
+    """``handle`` or ``platform:handle`` as (platform or None, handle): case-folded, a leading @
+    dropped, so "mastodon:@Dramaten@mastodon.social" and "dramaten@mastodon.social" agree."""
+    match = _ACCOUNT.match(text.strip())
+    platform, handle = (match.group(1).casefold(), match.group(2)) if match else (None, text)
+    handle = handle.strip().removeprefix("@").casefold()
+    if not handle:
+        raise ValueError(f'"{text}" is not an account; write "handle" or "platform:handle"')
+    return platform, handle
+
+
+class WebConfig(_Strict):
+    listen: str = "127.0.0.1:8750"
+    public_url: str = ""
+    secret_env: str | None = "LISTENER_SECRET"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f'"{value}" is not HOST:PORT; write e.g. "127.0.0.1:8750"')
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        if value and not re.match(r"(?i)^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError(f'"{value}" is not an http(s) URL; write e.g. "https://listener.example.org"')
+        return value.rstrip("/")
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def base_url(self) -> str:
+        """Where links in alerts point: ``public_url``, else the listening address itself."""
+        return self.public_url or f"http://{self.listen}"
+
+
 def _cron(value: str | None) -> str | None:
     if value is None:
         return None
@@ -131,10 +194,69 @@ def _cron(value: str | None) -> str | None:
     return value
 
 
+def _hours(value: str | None) -> str | None:
+    from listener.hours import parse_hours
+
+    if value is not None:
+        parse_hours(value)
+    return value
+
+
+def _zone(value: str) -> str:
+    from listener.hours import zone
+
+    zone(value)
+    return value
+
+
+def _holidays(value: str | None) -> str | None:
+    from listener.hours import holiday_calendar
+
+    if value is not None:
+        holiday_calendar(value)
+    return value
+
+
+def _escalate_after(value: Any) -> str | timedelta | None:
+    """ "75%" (a share of the SLA) or a duration."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            share = float(value.strip()[:-1])
+        except ValueError:
+            share = -1
+        if not 0 < share <= 100:
+            raise ValueError(f'"{value}" is not a share of the SLA; write e.g. "75%" or a duration such as "3h"')
+        return value.strip()
+    return parse_duration(value)
+
+
 class DepartmentConfig(_Strict):
     name: str = Field(min_length=1)
     sinks: list[str] = []
     digest: Annotated[str | None, BeforeValidator(_cron)] = None
+    sla: Duration | None = None
+    hours: Annotated[str | None, AfterValidator(_hours)] = None
+    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+    holidays: Annotated[str | None, AfterValidator(_holidays)] = None
+    escalate_after: Annotated[str | timedelta | None, BeforeValidator(_escalate_after)] = None
+    escalation_sinks: list[str] = []
+
+    @model_validator(mode="after")
+    def _escalation_needs(self) -> DepartmentConfig:
+        if isinstance(self.escalate_after, str) and self.sla is None:
+            raise ValueError(f'escalate_after = "{self.escalate_after}" is a share of the SLA; set sla too, or give a duration')
+        if self.escalate_after is not None and not self.escalation_sinks:
+            raise ValueError("escalate_after needs escalation_sinks: the sinks that receive escalations")
+        return self
+
+    @property
+    def escalation_delay(self) -> timedelta | None:
+        """How much open time may pass unanswered before the escalation alert."""
+        if isinstance(self.escalate_after, str):
+            return self.sla * float(self.escalate_after[:-1]) / 100
+        return self.escalate_after
 
 
 SinkType = Literal["email", "slack", "teams", "mattermost", "webhook", "console"]
@@ -260,6 +382,8 @@ class _FileSchema(_Strict):
     classifier: ClassifierConfig = ClassifierConfig()
     alerts: AlertsConfig = AlertsConfig()
     routing: RoutingConfig = RoutingConfig()
+    organization: OrganizationConfig = OrganizationConfig()
+    web: WebConfig = WebConfig()
     sources: list[SourceConfig] = []
     departments: list[DepartmentConfig] = []
     sinks: list[SinkConfig] = []
@@ -280,9 +404,10 @@ class _FileSchema(_Strict):
         departments = {d.name for d in self.departments} | {self.routing.default_department}
         campaigns = {c.name for c in self.campaigns}
         for i, department in enumerate(self.departments):
-            for j, sink in enumerate(department.sinks):
-                if sink not in sinks:
-                    problems.append((f"departments[{i}].sinks[{j}]", f'no sink named "{sink}"; known: {_known(sinks)}'))
+            for key in ("sinks", "escalation_sinks"):
+                for j, sink in enumerate(getattr(department, key)):
+                    if sink not in sinks:
+                        problems.append((f"departments[{i}].{key}[{j}]", f'no sink named "{sink}"; known: {_known(sinks)}'))
         for i, route in enumerate(self.routes):
             for name in route.department:
                 if name not in departments:
@@ -329,6 +454,8 @@ class Config:
     classifier: ClassifierConfig = ClassifierConfig()
     skipped: tuple[str, ...] = ()
     """Sources left out because their connector is installed but broken, one line each."""
+    organization: OrganizationConfig = OrganizationConfig()
+    web: WebConfig = WebConfig()
 
     @property
     def database_url(self) -> str:
@@ -406,6 +533,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         campaigns=tuple(schema.campaigns),
         classifier=schema.classifier,
         skipped=tuple(skipped),
+        organization=schema.organization,
+        web=schema.web,
     )
 
 

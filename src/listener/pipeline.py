@@ -12,9 +12,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from listener import metrics, responses
 from listener.classify import classify as classify_text
 from listener.classify.learned import LearnedModel
 from listener.domain import Item, Mention
+from listener.responses import OwnAccounts
 from listener.routing import Router, mention_text
 from listener.store import mentions as mention_store
 from listener.store import routing as routing_store
@@ -48,16 +50,19 @@ stored with the items it covers."""
 
 
 def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
-            router: Router | None = None, model: LearnedModel | None = None,
-            checkpoint: Checkpoint | None = None) -> BatchResult:
+            router: Router | None = None, model: LearnedModel | None = None, *,
+            checkpoint: Checkpoint | None = None, own: OwnAccounts | None = None) -> BatchResult:
     router = router or Router()
     batch = normalise(items, source.name, now)
     with engine.connect() as conn:
         known = mention_store.known(conn, source.id, [m.external_id for m in batch])
     batch = dedupe(batch, known)
+    if own:
+        batch = own.mark(batch)
     batch = classify(batch, source.lang, model)
     batch = route(batch, router, source.require_match)
     new, alerts = store(engine, source.id, batch, router, now, checkpoint)
+    metrics.stored(new.values())
     return BatchResult(seen=len(items), new_ids=list(new), alerts=alerts)
 
 
@@ -121,7 +126,8 @@ def classification(title: str, text: str, lang: str | None = None, model: Learne
 
 def route(batch: Sequence[Mention], router: Router, require_match: bool = False) -> list[Mention]:
     """Tag each mention with the tracked queries and campaigns it matches, then send it to its
-    departments. A source that requires a match keeps only mentions matching a tracked query."""
+    departments. A source that requires a match keeps only mentions matching a tracked query.
+    The organisation's own mentions are kept but go to no department: nobody answers them."""
     out = []
     for mention in batch:
         text = mention_text(mention) if router.reads_text else None
@@ -129,22 +135,24 @@ def route(batch: Sequence[Mention], router: Router, require_match: bool = False)
         if require_match and not queries:
             continue
         tagged = replace(mention, queries=queries, campaigns=campaigns)
-        out.append(replace(tagged, routes=router.route(tagged, text)))
+        out.append(replace(tagged, routes=() if mention.own else router.route(tagged, text)))
     return out
 
 
 def store(engine: Engine, source_id: int, batch: Sequence[Mention], router: Router | None = None,
           now: datetime | None = None, checkpoint: Checkpoint | None = None) -> tuple[dict[int, Mention], int]:
-    """One transaction: the new mentions, their tags and routes, and their alerts in the outbox,
-    so no alert is written for a mention that is not stored, nor lost for one that is. A copy of
-    words already stored through another source is linked to the first (``duplicate_of``) and
-    not alerted again."""
+    """One transaction: the new mentions, their tags and routes, their alerts in the outbox and the
+    responses they are or receive, so no alert is written for a mention that is not stored, nor
+    lost for one that is. A copy of words already stored through another source is linked to the
+    first (``duplicate_of``) and not alerted again."""
     with engine.begin() as conn:
         new = mention_store.insert(conn, source_id, batch)
         alerts = 0
         if router and new and now:
             copies = mention_store.copies(conn, list(new))
             alerts = routing_store.write_routes(conn, new, router, now, copies)
+            hours = {name: department.hours for name, department in router.departments.items()}
+            responses.detect(conn, source_id, new, responses.measure_for(hours), now)
         if checkpoint is not None:
             checkpoint(conn, len(new))
     return new, alerts

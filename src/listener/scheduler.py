@@ -12,7 +12,7 @@ import asyncio
 import random
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,22 +21,33 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
-from listener import learning, pipeline
+from listener import learning, metrics, pipeline, reload
 from listener.alerts.worker import Deliverer
 from listener.clock import Clock, utcnow
-from listener.config import Config, SchedulerConfig
+from listener.config import Config, ConfigError, SchedulerConfig
 from listener.connector import PollContext, PollResult, is_streaming
+from listener.escalation import Escalator
 from listener.http import AuthError, HttpClient, RetryLater, Validators
 from listener.logs import get_logger
+from listener.notify import Notifier
 from listener.registry import broken, registry
+from listener.responses import OwnAccounts
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
+from listener.store import health as health_store
 from listener.store import models as model_store
+from listener.store import routing as routing_store
 from listener.store import sources as source_store
 from listener.streaming import StreamSupervisor, read_until_idle
 from listener.text import describe
+from listener.web.server import WebServer
 
-SHUTDOWN_GRACE = 8.0
+SHUTDOWN_GRACE = 7.0
+"""Seconds from SIGTERM that polls in flight may take to finish; the rest of the 10 s is for
+cancelling them, closing the web server and connections, and the interpreter's exit."""
+STATUS_EVERY = timedelta(seconds=15)
+PROBE_TIMEOUT = 5.0
+ESCALATION_INTERVAL = 30
 MIN_SILENCE = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
 
@@ -95,8 +106,16 @@ class Poller:
         self.rng = rng or random.Random()
         self.policy: SchedulerConfig = config.scheduler
         self.router = Router.from_config(config)
+        self.own = OwnAccounts.from_config(config)
         self.alerts_written = asyncio.Event()
         self.models = model_store.Current(engine) if config.classifier.learned else None
+
+    def reconfigure(self, config: Config, router: Router) -> None:
+        """Take a reloaded config; polls in flight finish under the rules they started with."""
+        self.config = config
+        self.policy = config.scheduler
+        self.router = router
+        self.own = OwnAccounts.from_config(config)
 
     def claim(self, names: Iterable[str] | None = None, limit: int | None = None,
               exclude: Iterable[str] = ()) -> list[source_store.SourceState]:
@@ -126,7 +145,12 @@ class Poller:
 
     async def poll(self, state: source_store.SourceState) -> PollOutcome:
         log = get_logger(source=state.name, connector=state.connector)
-        source = self.config.source(state.name)
+        try:
+            source = self.config.source(state.name)
+        except ConfigError:  # removed by a reload between its claim and now
+            with self.engine.begin() as conn:
+                source_store.release(conn, [state.id])
+            return PollOutcome(state.name, False, error="no longer in the config")
         ctx = PollContext(
             source=source.name,
             url=source.url,
@@ -142,7 +166,8 @@ class Poller:
             batch = pipeline.process(
                 self.engine, pipeline.SourceRef(state.id, state.name, source.lang, source.require_match),
                 result.items, self.clock(), self.router, self.models.get() if self.models else None,
-                lambda conn, new: source_store.save_cursor(conn, state.id, result.cursor),
+                checkpoint=lambda conn, new: source_store.save_cursor(conn, state.id, result.cursor),
+                own=self.own,
             )
         except asyncio.CancelledError:
             with self.engine.begin() as conn:
@@ -167,7 +192,9 @@ class Poller:
                 last_modified=ctx.validators.last_modified, cursor=result.cursor, new=batch.new,
                 silent=silent,
             )
-        ms = int((time.perf_counter() - started) * 1000)
+        seconds = time.perf_counter() - started
+        ms = int(seconds * 1000)
+        metrics.polled(state.name, "not_modified" if result.not_modified else "ok", seconds, batch.seen)
         if state.failures:
             log.warning("source.recovered", after_failures=state.failures)
         if silent and not state.silent:
@@ -191,7 +218,9 @@ class Poller:
         next_at = now + delay
         with self.engine.begin() as conn:
             source_store.record_failure(conn, state, now=now, next_poll_at=next_at, error=error)
-        ms = int((time.perf_counter() - started) * 1000)
+        seconds = time.perf_counter() - started
+        ms = int(seconds * 1000)
+        metrics.polled(state.name, "failed", seconds)
         if isinstance(exc, AuthError) and (state.failures == 0 or state.last_error != error):
             log.warning("source.auth_failed", error=error)
         elif state.failures == 0:
@@ -213,52 +242,93 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
 
-class Daemon:
-    """`listener run`: polls and delivers alerts until SIGTERM or SIGINT, then stops within ten seconds."""
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    store_error: str | None
+    ticking: bool
+    seconds_since_tick: float | None
+    stopping: bool
+    last_poll_at: datetime | None
+    sources: list[health_store.SourceSummary]
 
-    def __init__(self, poller: Poller, deliverer: Deliverer):
+    @property
+    def ready(self) -> bool:
+        return self.store_error is None and self.ticking and not self.stopping
+
+
+class Daemon:
+    """`listener run`: polls and delivers alerts until SIGTERM or SIGINT, then stops within ten seconds.
+
+    SIGHUP reloads config.toml through ``load``: a config with problems is reported line by line and
+    the daemon carries on with the old one; ``on_reload`` hands a new config to the web app. It tells
+    systemd (``notifier``) when it is ready, how it is, that it is alive (only while the scheduler
+    ticks and the store answers) and when it stops.
+    """
+
+    def __init__(self, poller: Poller, deliverer: Deliverer, web: WebServer | None = None,
+                 load: Callable[[], Config] | None = None, notifier: Notifier | None = None,
+                 on_reload: Callable[[Config], None] | None = None):
         self.poller = poller
         self.deliverer = deliverer
+        self.web = web
+        self.load = load
+        self.on_reload = on_reload
+        self.notifier = notifier or Notifier({})
+        self.escalator = Escalator(poller.config, poller.engine, poller.clock)
         self.log = get_logger()
         self.in_flight: dict[int, asyncio.Task] = {}
         self.streams: list[asyncio.Task] = []
         self._streaming_names = poller.streaming()
         self.stopping = asyncio.Event()
+        self.scheduler: AsyncIOScheduler | None = None
+        self.last_tick: float | None = None
+        """time.monotonic() of the scheduler's last tick."""
+        self.last_poll_at: datetime | None = None
+        self.status_line = "starting"
+        self.stop_requested_at: float | None = None
+        self._reloading = asyncio.Lock()
+        self._background: set[asyncio.Task] = set()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(
-            self.tick, "interval", seconds=self.poller.policy.tick.total_seconds(),
-            next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="poll-tick",
-        )
-        zone = ZoneInfo(self.poller.config.alerts.timezone)
-        for department in self.poller.router.departments.values():
-            if department.digest:
-                scheduler.add_job(self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
-                                  args=[department.name], id=f"digest:{department.name}", coalesce=True)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._schedule(self.poller.config)
+        self.scheduler.add_job(self.escalate, "interval", seconds=ESCALATION_INTERVAL,
+                               next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="escalation")
         classifier = self.poller.config.classifier
         if classifier.learned:
-            scheduler.add_job(self.retrain, "interval", seconds=classifier.retrain_check.total_seconds(),
-                              next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="retrain")
-        scheduler.start()
+            self.scheduler.add_job(self.retrain, "interval", seconds=classifier.retrain_check.total_seconds(),
+                                   next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="retrain")
+        self.escalator.started()
+        if self.web is not None:
+            await self.web.start()
+        self.scheduler.start()
+        self.last_tick = time.monotonic()  # its first tick is due now
         delivery = asyncio.create_task(self._deliver_forever(), name="deliver")
+        heartbeat = asyncio.create_task(self._heartbeat_forever(), name="heartbeat")
         self._supervise_streams()
         for kind, reason in sorted(broken().items()):
             self.log.error("connector.broken", kind=kind, error=reason)
         for line in self.poller.config.skipped:
             self.log.warning("source.skipped", reason=line)
-        self.log.info("daemon.started", sources=len(self.poller.config.sources), streams=len(self.streams))
+        self.log.info("daemon.started", sources=len(self.poller.config.sources), streams=len(self.streams),
+                      web=self.web.listening if self.web else None)
+        self.notifier.ready(self.status_line)
         try:
             await self.stopping.wait()
+            self.log.info("daemon.stopping", in_flight=len(self.in_flight))
         finally:
-            scheduler.shutdown(wait=False)
+            self.scheduler.shutdown(wait=False)
+            if self.web is not None:
+                await self.web.stop()
             await self._drain()
-            delivery.cancel()
-            await asyncio.gather(delivery, return_exceptions=True)
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for task in (delivery, heartbeat, *self._background):
+                task.cancel()
+            await asyncio.gather(delivery, heartbeat, *self._background, return_exceptions=True)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
         self.log.info("daemon.stopped")
 
@@ -280,17 +350,84 @@ class Daemon:
             self.log.error("stream.crashed", source=name, error=describe(task.exception()))
 
     def stop(self) -> None:
+        """SIGTERM or SIGINT; `run` logs it, so a signal during start-up is logged after the start."""
         if not self.stopping.is_set():
-            self.log.info("daemon.stopping", in_flight=len(self.in_flight))
+            self.stop_requested_at = time.monotonic()
+            self.notifier.stopping()
             self.stopping.set()
+
+    def _schedule(self, config: Config) -> None:
+        """The polling tick and one job per department digest, replacing those of an older config."""
+        assert self.scheduler is not None
+        for job in self.scheduler.get_jobs():
+            if job.id == "poll-tick" or job.id.startswith("digest:"):
+                job.remove()
+        self.scheduler.add_job(
+            self.tick, "interval", seconds=config.scheduler.tick.total_seconds(),
+            next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="poll-tick",
+        )
+        zone = ZoneInfo(config.alerts.timezone)
+        for department in self.poller.router.departments.values():
+            if department.digest:
+                self.scheduler.add_job(
+                    self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
+                    args=[department.name], id=f"digest:{department.name}", coalesce=True,
+                )
+
+    def reload(self) -> None:
+        """SIGHUP: read config.toml again, in the background."""
+        if self.load is None or self.stopping.is_set():
+            return
+        task = asyncio.create_task(self._reload(), name="reload")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _reload(self) -> None:
+        async with self._reloading:
+            self.notifier.reloading()
+            self.log.info("config.reloading", path=str(self.poller.config.path))
+            try:
+                config = await asyncio.to_thread(self.load)
+            except ConfigError as exc:
+                for problem in exc.problems:
+                    self.log.error("config.invalid", problem=problem)
+                self.log.warning("config.kept", problems=len(exc.problems))
+            except Exception as exc:  # e.g. a connector that fails to import: keep the old config
+                self.log.error("config.reload_failed", error=describe(exc))
+            else:
+                try:
+                    self.apply(config)
+                except Exception as exc:  # the database may be away: keep running on the old config
+                    self.log.error("config.reload_failed", error=describe(exc))
+            self.notifier.reloaded(self.status_line)
+
+    def apply(self, config: Config) -> None:
+        """Put a validated config into effect: the sources and departments tables first (the step
+        that can fail), then the in-memory rules, sinks and jobs. Polling state, cursors and the
+        outbox live in the database and are untouched."""
+        old = self.poller.config
+        diff = reload.changes(old, config)
+        config = reload.kept_for_restart(old, config)
+        router = Router.from_config(config)
+        with self.poller.engine.begin() as conn:
+            source_store.sync(conn, config.sources, self.poller.clock())
+            routing_store.sync_departments(conn, router)
+        self.poller.reconfigure(config, router)
+        self.deliverer.reconfigure(config)
+        self.escalator.departments = router.departments
+        self._schedule(config)  # the tick runs at once, so a new source is polled now
+        if self.on_reload is not None:
+            self.on_reload(config)
+        if diff.needs_restart:
+            self.log.warning("config.needs_restart", keys=list(diff.needs_restart))
+        self.log.info("config.reloaded", **diff.as_log())
 
     async def _deliver_forever(self) -> None:
         """Send alerts as soon as a poll writes them, and retries when they fall due."""
         wake = self.poller.alerts_written
-        tick = self.poller.config.alerts.tick.total_seconds()
         while True:
             try:
-                await asyncio.wait_for(wake.wait(), timeout=tick)
+                await asyncio.wait_for(wake.wait(), timeout=self.deliverer.policy.tick.total_seconds())
             except TimeoutError:
                 pass
             wake.clear()
@@ -308,9 +445,78 @@ class Daemon:
         except Exception as exc:  # the database is away; the labels wait for the next check
             self.log.error("classifier.retrain_failed", error=describe(exc))
 
+    async def _heartbeat_forever(self) -> None:
+        period = self.notifier.watchdog or STATUS_EVERY
+        while True:
+            await self.beat()
+            await asyncio.sleep(period.total_seconds())
+
+    async def beat(self) -> bool:
+        """Tell systemd the daemon is alive if the scheduler ticks and the store answers; refresh
+        the status line either way. Withholding WATCHDOG=1 is how a wedged daemon gets restarted."""
+        outbox = await self.probe_store()
+        ticking = self.ticking()
+        alive = outbox is not None and ticking
+        if alive:
+            self.notifier.alive()
+        elif self.notifier.watchdog:
+            self.log.warning("watchdog.withheld", scheduler_ticking=ticking, store_answers=outbox is not None)
+        self.status_line = self.describe(outbox)
+        self.notifier.status(self.status_line)
+        return alive
+
+    def ticking(self) -> bool:
+        """The scheduler ran a tick within three tick periods (and ten seconds of slack)."""
+        limit = 3 * self.poller.policy.tick.total_seconds() + 10
+        return self.last_tick is not None and time.monotonic() - self.last_tick < limit
+
+    async def probe_store(self) -> health_store.OutboxFigures | None:
+        """The outbox figures, or None if the database does not answer within PROBE_TIMEOUT."""
+        def read() -> health_store.OutboxFigures:
+            with self.poller.engine.connect() as conn:
+                return health_store.outbox_figures(conn, self.poller.clock())
+
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(read), PROBE_TIMEOUT)
+        except Exception as exc:
+            self.log.warning("store.unreachable", error=describe(exc) or "timed out")
+            return None
+
+    async def readiness(self) -> Readiness:
+        """Facts for /readyz, read now: the store's answer, the scheduler's last tick, each source."""
+        def read() -> list[health_store.SourceSummary]:
+            with self.poller.engine.connect() as conn:
+                return health_store.source_summaries(conn)
+
+        sources, error = [], None
+        try:
+            sources = await asyncio.wait_for(asyncio.to_thread(read), PROBE_TIMEOUT)
+        except Exception as exc:  # the answer is "not ready", with the reason
+            error = describe(exc) or "timed out"
+        since = round(time.monotonic() - self.last_tick, 1) if self.last_tick is not None else None
+        return Readiness(error, self.ticking(), since, self.stopping.is_set(), self.last_poll_at, sources)
+
+    def describe(self, outbox: health_store.OutboxFigures | None) -> str:
+        """One line for `systemctl status`: sources, the last poll, the outbox."""
+        sources = sum(1 for s in self.poller.config.sources if s.enabled)
+        last = self.last_poll_at.strftime("%H:%M:%S UTC") if self.last_poll_at else "none yet"
+        waiting = f"{outbox.pending} alerts waiting" if outbox is not None else "store not answering"
+        return f"{sources} source{'' if sources == 1 else 's'}, last poll {last}, {waiting}"
+
+    async def escalate(self) -> None:
+        """Raise due escalations; their alerts go out through the outbox like any other."""
+        try:
+            raised = self.escalator.run()
+        except Exception as exc:  # the database may be briefly away; the next run catches up
+            self.log.error("escalation.failed", error=describe(exc))
+            return
+        if raised:
+            self.poller.alerts_written.set()
+
     async def tick(self) -> None:
         if self.stopping.is_set():
             return
+        self.last_tick = time.monotonic()
         room = self.poller.policy.concurrency - len(self.in_flight)
         if room <= 0:
             return
@@ -328,6 +534,7 @@ class Daemon:
         """A poll that could not even record its failure (the database is away): say so; its
         lease runs out and the source is polled again."""
         self.in_flight.pop(source_id, None)
+        self.last_poll_at = self.poller.clock()
         if not task.cancelled() and task.exception() is not None:
             self.log.error("poll.crashed", source=name, error=describe(task.exception()))
 
@@ -340,7 +547,9 @@ class Daemon:
         tasks = list(self.in_flight.values())
         if not tasks:
             return
-        done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
+        since_stop = time.monotonic() - self.stop_requested_at if self.stop_requested_at else 0.0
+        left = SHUTDOWN_GRACE - since_stop
+        _, pending = await asyncio.wait(tasks, timeout=max(left, 0.1))
         for task in pending:
             task.cancel()
         if pending:

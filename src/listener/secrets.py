@@ -1,8 +1,5 @@
-"""Secrets by name: from the environment, else from systemd credentials ($CREDENTIALS_DIRECTORY/NAME).
-
-Never from config.toml (which names only the variable), and never logged: callers put the
-variable's name in errors, not its value.
-"""
+"""Secrets come from the environment or from systemd credentials ($CREDENTIALS_DIRECTORY/NAME),
+never from config.toml, and are never logged."""
 
 from __future__ import annotations
 
@@ -11,6 +8,7 @@ from pathlib import Path
 
 
 def secret(variable: str | None) -> str | None:
+    """The value of the environment variable, else of the systemd credential of that name."""
     if not variable:
         return None
     value = os.environ.get(variable)

@@ -1,4 +1,6 @@
-"""The sink contract and the secrets a sink reads (the factory from [[sinks]] tables is sinks.py).
+"""The sink contract, the secrets a sink reads, and the HTTP POST the chat and webhook sinks share.
+
+Each sink module imports this one; the table from a sink type to its class is in ``sinks.py``.
 
 Secrets come from the environment or from systemd credentials ($CREDENTIALS_DIRECTORY/NAME),
 never from config.toml, and are never logged.

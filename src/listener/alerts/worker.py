@@ -10,27 +10,30 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine
 
+from listener import metrics
 from listener.alerts.sink import DeliveryError, Sink
 from listener.alerts.sinks import make_sink
 from listener.clock import Clock, utcnow
 from listener.config import Config
 from listener.logs import get_logger
 from listener.retry import exponential, honour_retry_after, jittered
+from listener.routing import Department, Router
 from listener.store import routing as routing_store
 from listener.store.routing import Pending
+from listener.text import span
+from listener.web.links import Links
 
 MAX_RETRY_AFTER = timedelta(hours=1)
 
 
 class Deliverer:
     def __init__(self, config: Config, engine: Engine, clock: Clock = utcnow):
-        self.config = config
-        self.policy = config.alerts
         self.engine = engine
         self.clock = clock
         self.log = get_logger()
@@ -39,9 +42,22 @@ class Deliverer:
             headers={"User-Agent": config.http.user_agent.replace("{version}", _version())},
             follow_redirects=False,
         )
+        self.rng = random.Random()
+        self.reconfigure(config)
+
+    def reconfigure(self, config: Config) -> None:
+        """Take a (reloaded) config: its sinks and [alerts] settings. Sends in flight finish on the
+        sink they started with; queued alerts stay in the outbox and go to the sink of that name."""
+        self.config = config
+        self.policy = config.alerts
         self.sinks: dict[str, Sink] = {s.name: make_sink(s, self.http) for s in config.sinks}
         self.timeouts = {s.name: s.timeout.total_seconds() for s in config.sinks}
-        self.rng = random.Random()
+        self.departments = Router.from_config(config).departments
+        self.links = Links.of(config)
+        if self.links is None and config.sinks:
+            self.log.warning("alerts.without_answered_link",
+                             reason=f"no secret in ${config.web.secret_env or '(no [web] secret_env)'} "
+                                    "nor in a systemd credential of that name")
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -63,8 +79,12 @@ class Deliverer:
             results = await asyncio.gather(*(send(alert) for alert in batch))
             delivered = [alert.id for alert, ok in zip(batch, results, strict=True) if ok]
             if delivered:  # one commit for the round; a crash before it means a resend, never a loss
+                now = self.clock()
                 with self.engine.begin() as conn:
-                    routing_store.mark_sent(conn, delivered, self.clock())
+                    routing_store.mark_sent(conn, delivered, now)
+                for alert, ok in zip(batch, results, strict=True):
+                    if ok:
+                        metrics.sent(alert.sink, [alert.created_at], now)
             sent += len(delivered)
 
     async def send_digest(self, department: str) -> int:
@@ -76,9 +96,28 @@ class Deliverer:
         results = await asyncio.gather(*(self._send(alerts) for alerts in by_sink.values()))
         return sum(results)
 
+    def prepare(self, alert: Pending) -> Pending:
+        """What is made at sending time: the answered link (it expires 30 days after the alert) and
+        an escalation's account of how long the mention has waited."""
+        now = self.clock()
+        url = self.links.url(alert.mention["id"], alert.department, now) if self.links else None
+        notice = self._waited(alert, now) if alert.kind == "escalation" else ""
+        return replace(alert, answered_url=url, notice=notice)
+
+    def _waited(self, alert: Pending, now: datetime) -> str:
+        """ "Unanswered for 3h 10m, SLA 4h", counted in the department's business hours."""
+        department = self.departments.get(alert.department) or Department(alert.department)
+        m = alert.mention
+        start = min(m["published_at"], m["first_seen_at"] or m["published_at"])
+        text = f"Unanswered for {span(department.hours.between(start, now).total_seconds())}"
+        if department.sla is not None:
+            text += f", SLA {span(department.sla.total_seconds())}"
+        return text + (" (business hours)" if department.hours.week is not None else "")
+
     async def _send(self, alerts: Sequence[Pending], record: bool = True) -> int:
         """Send one message; failures are recorded at once, success too unless the caller
         records a whole round of successes in one commit."""
+        alerts = [self.prepare(a) for a in alerts]
         first = alerts[0]
         log = self.log.bind(sink=first.sink, department=first.department, alerts=len(alerts),
                             delivery_id=first.delivery_id if len(alerts) == 1 else None)
@@ -102,8 +141,10 @@ class Deliverer:
             self._failed(alerts, f"sink {first.sink}: {type(exc).__name__}: {exc}", DeliveryError(str(exc)), log)
             return 0
         if record:
+            now = self.clock()
             with self.engine.begin() as conn:
-                routing_store.mark_sent(conn, ids, self.clock())
+                routing_store.mark_sent(conn, ids, now)
+            metrics.sent(first.sink, [a.created_at for a in alerts], now)
         log.info("alert.sent", priority=first.priority)
         return len(alerts)
 
@@ -115,6 +156,7 @@ class Deliverer:
         max_attempts = attempts if exc.permanent else self.policy.max_attempts
         with self.engine.begin() as conn:
             routing_store.mark_failed(conn, [a.id for a in alerts], now, error, now + delay, max_attempts)
+        metrics.failed(alerts[0].sink, len(alerts), dead=attempts >= max_attempts)
         if attempts >= max_attempts:
             log.warning("alert.dead", error=error, attempts=attempts)
         else:

@@ -16,14 +16,30 @@ from listener.text import strip_controls
 @cli.command()
 @pass_ctx
 def run(ctx: Context) -> None:
-    """Poll every enabled source on its schedule until stopped (SIGTERM or Ctrl-C)."""
+    """Poll every enabled source on its schedule until stopped (SIGTERM or Ctrl-C).
+
+    SIGHUP reloads the config file; under systemd it reports readiness, status and liveness.
+    Also serves [web] listen: /healthz, /readyz, /metrics and the "answered" links.
+    """
+    from listener.config import load_config
+    from listener.notify import Notifier
     from listener.scheduler import Daemon
+    from listener.web.app import build_app, reconfigure
+    from listener.web.server import WebError, WebServer
 
     engine = ctx.engine()
+    app = build_app(ctx.config, engine)
+    try:
+        web = WebServer(app, ctx.config.web)
+    except WebError as exc:
+        raise click.ClickException(str(exc)) from None
 
     async def main() -> None:
         async with _workers(ctx, engine) as (poller, deliverer):
-            await Daemon(poller, deliverer).run()
+            daemon = Daemon(poller, deliverer, web, load=lambda: load_config(ctx.path), notifier=Notifier(),
+                            on_reload=lambda config: reconfigure(app, config))
+            app.state.daemon = daemon  # for /readyz
+            await daemon.run()
 
     asyncio.run(main())
 

@@ -1,0 +1,194 @@
+"""SIGHUP reloads config.toml in a running `listener run`, keeping polling state and queued alerts."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from conftest import write_config
+from daemonproc import DaemonProcess
+from sqlalchemy import create_engine, text
+
+from listener.config import load_config
+from listener.reload import changes
+
+BASE = """
+[scheduler]
+tick = "1s"
+
+[logging]
+format = "json"
+
+[web]
+listen = "127.0.0.1:0"
+
+[alerts]
+backoff = "1s"
+max_backoff = "1s"
+max_attempts = 1000
+
+[routing]
+default_department = "communications"
+
+[[departments]]
+name = "communications"
+sinks = ["hook"]
+
+[[departments]]
+name = "support"
+sinks = ["support-hook"]
+
+[[sinks]]
+name = "support-hook"
+type = "webhook"
+url = "{base}/support"
+
+[[sources]]
+name = "blog"
+connector = "rss"
+url = "{base}/blog"
+interval = "1h"
+"""
+
+
+def rows(db, sql: str) -> list[tuple]:
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def wait_until(condition, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def daemons():
+    started: list[DaemonProcess] = []
+    yield started
+    for daemon in started:
+        daemon.kill()
+
+
+def test_sighup_applies_sources_routes_and_sinks_and_survives_a_broken_config(tmp_path, server, daemons):
+    server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
+    server.add_fixture("/herman", "atom/bearblog_herman.atom.xml")
+    server.add_fixture("/news", "rss/ghost_404media.rss.xml")
+    server.add("/down", status=500, content_type="text/plain", body=b"down")
+    server.add("/hook", status=204, content_type="text/plain")
+    server.add("/support", status=204, content_type="text/plain")
+    db = tmp_path / "listener.db"
+    base = BASE.format(base=server.base)
+    broken_sink = '[[sinks]]\nname = "hook"\ntype = "webhook"\nurl = "{}"\n'
+    path = write_config(tmp_path, base + broken_sink.format(server.url("/down")))
+    daemon = DaemonProcess(path)
+    daemons.append(daemon)
+
+    # 1. the blog's ten alerts fail at a sink that answers 500, and wait in the outbox
+    daemon.wait_for("poll.done", source="blog")
+    wait_until(lambda: len(server.received("/down")) >= 10)
+    assert rows(db, "select count(*) from outbox where state = 'pending'") == [(10,)]
+    blog_before = rows(db, "select etag, next_poll_at, last_success_at from sources where name = 'blog'")
+
+    # 2. a fixed sink URL, a new source and a route for it, live
+    herman = '[[sources]]\nname = "herman"\nconnector = "rss"\nurl = "{}"\ninterval = "1h"\n'.format(
+        server.url("/herman"))
+    route = '[[routes]]\nname = "to-support"\nmatch = {{ source = "{}" }}\ndepartment = "support"\n'
+    good = base + broken_sink.format(server.url("/hook")) + herman + route.format("herman")
+    path.write_text(good)
+    daemon.signal(signal.SIGHUP)
+    (reloaded,) = daemon.wait_for("config.reloaded")
+    assert reloaded["sources_added"] == ["herman"]
+    assert reloaded["changed"] == ["sinks", "routes"]
+    daemon.wait_for("poll.done", source="herman", timeout=10)  # polled at once, not in an hour
+    wait_until(lambda: len(server.received("/hook")) == 10 and len(server.received("/support")) == 10)
+    assert {r.json()["mention"]["source"] for r in server.received("/hook")} == {"blog"}
+    assert {r.json()["mention"]["source"] for r in server.received("/support")} == {"herman"}
+    assert rows(db, "select count(*) from outbox where state != 'sent'") == [(0,)]
+    # the blog kept its validators and schedule: no refetch, no reset cursor
+    assert rows(db, "select etag, next_poll_at, last_success_at from sources where name = 'blog'") == blog_before
+    assert len(server.received("/blog")) == 1
+
+    # 3. a broken config: every problem is logged, the daemon keeps the old one
+    path.write_text(good + '[[sources]]\nname = "bad"\nconnector = "rss"\nurl = "{}"\ninterval = "5x"\n'
+                    'colour = "red"\n'.format(server.url("/news")))
+    daemon.signal(signal.SIGHUP)
+    (kept,) = daemon.wait_for("config.kept")
+    problems = [e["problem"] for e in daemon.events("config.invalid")]
+    assert kept["problems"] == 2 and len(problems) == 2
+    assert any("sources[2].interval" in p and '"5x" is not a duration' in p for p in problems)
+    assert any("sources[2].colour: unknown key" in p for p in problems)
+    assert daemon.proc.poll() is None
+    assert rows(db, "select name from sources order by name") == [("blog",), ("herman",)]
+
+    # 4. fixed: the route now takes the new source "news" to support; herman falls back to the default
+    path.write_text(good.replace(route.format("herman"), route.format("news"))
+                    + '[[sources]]\nname = "news"\nconnector = "rss"\nurl = "{}"\ninterval = "1h"\n'.format(
+                        server.url("/news")))
+    daemon.signal(signal.SIGHUP)
+    second = daemon.wait_for("config.reloaded", count=2)[-1]
+    assert second == {**second, "sources_added": ["news"], "changed": ["routes"]}
+    daemon.wait_for("poll.done", source="news", timeout=10)
+    ((news,),) = rows(db, "select count(*) from mentions join sources on sources.id = source_id "
+                          "where sources.name = 'news'")
+    assert news > 0
+    wait_until(lambda: len(server.received("/support")) == 10 + news)
+    assert {r.json()["mention"]["source"] for r in server.received("/support")[10:]} == {"news"}
+    assert daemon.stop() == 0
+
+
+def test_changes_name_what_a_reload_applies_and_what_needs_a_restart(tmp_path):
+    body = '[[sources]]\nname = "a"\nconnector = "rss"\nurl = "http://127.0.0.1:9/a"\n'
+    old = load_config(write_config(tmp_path, body))
+    new = load_config(write_config(
+        tmp_path, '[store]\nurl = "sqlite:///other.db"\n[http]\ntimeout = "5s"\n[scheduler]\ntick = "2s"\n'
+        + body.replace("/a", "/a2") + body.replace('"a"', '"b"')))
+    diff = changes(old, new)
+    assert diff.sources_added == ("b",) and diff.sources_changed == ("a",) and diff.sources_removed == ()
+    assert diff.sections == ("scheduler",)
+    assert diff.needs_restart == ("store", "http")
+    assert changes(new, old).sources_removed == ("b",)
+
+
+def test_a_reload_schedules_new_digests_and_drops_removed_ones_but_not_other_jobs(tmp_path):
+    import asyncio
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from listener.alerts.worker import Deliverer
+    from listener.http import HttpClient
+    from listener.scheduler import Daemon, Poller
+    from listener.store.engine import make_engine, upgrade
+
+    digest = '[[departments]]\nname = "{}"\ndigest = "0 8 * * mon-fri"\n'
+    path = write_config(tmp_path, digest.format("press"))
+    engine = make_engine(f"sqlite:///{tmp_path / 'listener.db'}")
+    upgrade(engine)
+
+    async def reload():
+        config = load_config(path)
+        http = HttpClient(config.http)
+        daemon = Daemon(Poller(config, engine, http), Deliverer(config, engine))
+        daemon.scheduler = AsyncIOScheduler()
+        daemon._schedule(config)
+        daemon.scheduler.add_job(print, "interval", hours=1, id="someone-elses")
+        daemon.scheduler.start(paused=True)
+        before = sorted(job.id for job in daemon.scheduler.get_jobs())
+        path.write_text(digest.format("support"))
+        daemon.apply(load_config(path))
+        after = sorted(job.id for job in daemon.scheduler.get_jobs())
+        daemon.scheduler.shutdown(wait=False)
+        await http.aclose()
+        await daemon.deliverer.aclose()
+        return before, after
+
+    before, after = asyncio.run(reload())
+    assert before == ["digest:press", "poll-tick", "someone-elses"]
+    assert after == ["digest:support", "poll-tick", "someone-elses"]
