@@ -65,7 +65,7 @@ def world(tmp_path, db_url, engine, server):
     def arrive(n: int, published_hour: int):
         item = Item(f"t{n}", f"https://example.social/{n}", "", "Var är min beställning?",
                     clock().replace(hour=published_hour - 1, minute=0), Author("Åsa", "asa"), "mastodon")
-        process(engine, SourceRef(source_id, "toots"), [item], clock(), router, OwnAccounts())
+        process(engine, SourceRef(source_id, "toots"), [item], clock(), router, own=OwnAccounts())
 
     return config, clock, arrive, server
 

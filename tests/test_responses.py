@@ -85,7 +85,7 @@ def setup(tmp_path, engine, db_url):
         ids = {s.name: s.id for s in source_store.all_states(conn)}
 
     def feed(source: str, *items: Item, now: datetime = NOW):
-        return process(engine, SourceRef(ids[source], source), items, now, router, OwnAccounts.from_config(config))
+        return process(engine, SourceRef(ids[source], source), items, now, router, own=OwnAccounts.from_config(config))
 
     return config, feed, path
 

@@ -26,6 +26,7 @@ from listener.connector import PollContext, Streamed
 from listener.domain import Item
 from listener.http import HttpClient
 from listener.logs import get_logger
+from listener.responses import OwnAccounts
 from listener.retry import exponential, jittered
 from listener.routing import Router
 from listener.store import sources as source_store
@@ -88,6 +89,7 @@ class StreamSupervisor:
         self.connector, self.source, self.router, self.clock = connector, source, router, clock
         self.alerts_written = alerts_written
         self.models = models
+        self.own = OwnAccounts.from_config(config)
         self.first_delay = timedelta(seconds=first_delay)
         self.rng = rng or random.Random()
         self.lease = config.http.timeout * 4 + timedelta(minutes=1)
@@ -177,7 +179,8 @@ class StreamSupervisor:
         ref = pipeline.SourceRef(state.id, state.name, self.source.lang, self.source.require_match)
         try:
             model = self.models.get() if self.models else None
-            batch = pipeline.process(self.engine, ref, items, now, self.router, model, checkpoint=checkpoint)
+            batch = pipeline.process(self.engine, ref, items, now, self.router, model, checkpoint=checkpoint,
+                                     own=self.own)
         except Exception as exc:
             self.buffer = items + self.buffer
             self.log.error("stream.checkpoint_failed", error=describe(exc), buffered=len(self.buffer))
