@@ -12,7 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from listener.store.tables import departments, mention_routes, mention_tags, mentions, outbox, sources
+from listener.store.tables import (
+    departments,
+    mention_routes,
+    mention_tags,
+    mentions,
+    outbox,
+    sources,
+)
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -358,14 +358,14 @@ class _FileSchema(_Strict):
         for i, report in enumerate(self.reports):
             for j, sink in enumerate(report.sinks):
                 if sink not in email_sinks:
-                    problems.append((f"reports[{i}].sinks[{j}]", f'"{sink}" is not an email sink; reports go by e-mail '
-                                                                 f"(email sinks: {_known(email_sinks)})"))
+                    fix = f'"{sink}" is not an email sink; reports go by e-mail (email sinks: {_known(email_sinks)})'
+                    problems.append((f"reports[{i}].sinks[{j}]", fix))
             if report.baseline is not None and report.baseline not in baselines:
                 try:
                     parse_period(report.baseline, date(2026, 1, 1))
                 except ValueError:
-                    problems.append((f"reports[{i}].baseline", f'no baseline named "{report.baseline}", and not a period; '
-                                                               f"known: {_known(baselines)}"))
+                    fix = f'no baseline named "{report.baseline}", and not a period; known: {_known(baselines)}'
+                    problems.append((f"reports[{i}].baseline", fix))
         return problems
 
 

@@ -8,6 +8,7 @@ across daylight-saving changes. Pure functions of the text, today's date and the
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -101,3 +102,16 @@ def _month(year: int, month: int) -> tuple[date, date]:
     first = date(year, month, 1)
     following = date(year + (month == 12), month % 12 + 1, 1)
     return first, following - timedelta(days=1)
+
+
+def resolve(text: str, now: datetime, zone: str = "UTC", baselines: Mapping[str, tuple[date, date]] | None = None) -> Period:
+    """A named baseline (from [[baselines]]) or else a period expression, read in ``zone`` at ``now``."""
+    if baselines and text in baselines:
+        first, last = baselines[text]
+        return Period(text, first, last, zone)
+    try:
+        return parse_period(text, now.astimezone(ZoneInfo(zone)).date(), zone)
+    except ValueError as exc:
+        if baselines:
+            raise ValueError(f"{exc}; or name a baseline: {', '.join(sorted(baselines))}") from None
+        raise
