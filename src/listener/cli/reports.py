@@ -46,7 +46,7 @@ def report(ctx: Context, period: str, baseline: str | None, by: str | None, fmt:
             from listener.reports import charts, html
 
             overview = figures.overview(conn, asked, now=now, by=by, baseline=against)
-            text = html.standalone(overview, charts.charts(overview, sla_hours(config)))
+            text = html.standalone(overview, charts.charts(overview, charts.strictest_sla_hours(config)))
         else:
             result = figures.build(conn, asked, now=now, by=by, baseline=against)
             text = {"json": lambda: json.dumps(result.as_json(), ensure_ascii=False, indent=2) + "\n",
@@ -57,12 +57,6 @@ def report(ctx: Context, period: str, baseline: str | None, by: str | None, fmt:
 
 def baselines(config) -> dict:
     return {b.name: (b.start, b.end) for b in config.baselines}
-
-
-def sla_hours(config) -> float | None:
-    """The line drawn on the response chart: the strictest department SLA, when departments set one."""
-    slas = [d.sla.total_seconds() / 3600 for d in config.departments if getattr(d, "sla", None)]
-    return min(slas) if slas else None
 
 
 def _csv(result) -> str:

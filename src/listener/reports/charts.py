@@ -44,6 +44,13 @@ def charts(overview: Overview, sla_hours: float | None = None) -> list[Chart]:
     return [chart for chart in out if chart is not None]
 
 
+def strictest_sla_hours(config) -> float | None:
+    """The line drawn on the response chart: the strictest department SLA, when departments set one
+    (the ``sla`` key of [[departments]])."""
+    slas = [d.sla.total_seconds() / 3600 for d in config.departments if getattr(d, "sla", None)]
+    return min(slas) if slas else None
+
+
 def _figure(height: float = HEIGHT) -> Figure:
     with matplotlib.rc_context(STYLE):
         return Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")

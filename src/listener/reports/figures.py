@@ -213,6 +213,8 @@ class _Queries:
             return mention_tags.c.name
         if self.by == "week":  # the week's index, named afterwards
             weeks = self.period.weeks()
+            if len(weeks) == 1:
+                return literal(0)
             return case(*((m.published_at < w.end, literal(i)) for i, w in enumerate(weeks[:-1])),
                         else_=literal(len(weeks) - 1))
         return {"platform": m.platform, "lang": m.lang, "label": m.label}[self.by]
