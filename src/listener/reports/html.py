@@ -27,9 +27,9 @@ body{margin:0;font:16px/1.45 -apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-
 main{max-width:960px;margin:0 auto;padding:16px}
 h1{font-size:1.35em;margin:.2em 0}h2{font-size:1.1em;margin:1.4em 0 .5em}h3{font-size:1em;margin:1em 0 .3em}
 .meta{color:#566573;font-size:.9em;margin:0}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px;margin-top:14px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));gap:10px;margin-top:14px}
 .card{background:#fff;border-radius:8px;padding:10px 12px;box-shadow:0 1px 2px rgba(0,0,0,.08)}
-.card .name{font-size:.8em;color:#566573}.card .value{font-size:1.5em;font-weight:600}
+.card .name{font-size:.8em;color:#566573}.card .value{font-size:1.35em;font-weight:600;white-space:nowrap}
 .card .base{font-size:.8em;color:#566573}
 .better{color:#1e8449}.worse{color:#c0392b}
 figure{margin:14px 0;background:#fff;border-radius:8px;padding:10px;box-shadow:0 1px 2px rgba(0,0,0,.08)}
@@ -42,6 +42,7 @@ td{white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 .wrap{overflow-x:auto}
 footer{color:#566573;font-size:.8em;margin:24px 0 8px}
+@media (max-width:480px){main{padding:10px}table{font-size:.78em}th,td{padding:4px 4px}}
 """
 
 

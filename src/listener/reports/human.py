@@ -65,6 +65,8 @@ def verdict(name: str, moved: float | None) -> str:
     """"better", "worse" or "" for colouring a change; volume and praise counts are neither."""
     if not moved or name in ("mentions", "neutral", "neutral_share", "questions"):
         return ""
+    if change(name, moved)[1:].startswith("0 "):  # shows as no change
+        return ""
     lower = name in BETTER_WHEN_LOWER
     return "better" if (moved < 0) == lower else "worse"
 
