@@ -70,11 +70,11 @@ def generate(path: Path, n: int, seed: int = 1) -> None:
         pub_s, seen_s = stamp(published), stamp(published + lag)
         db.executemany(
             "INSERT INTO mentions (id, source_id, external_id, platform, url, author_name, author_handle, title, text, "
-            "lang, label, score, question, published_at, first_seen_at, content_hash, own, model_label) "
-            "VALUES (?, ?, ?, 'rss', ?, 'Någon', '@nagon', '', ?, 'sv', ?, 0.0, ?, ?, ?, ?, ?, ?)",
+            "lang, label, score, question, published_at, first_seen_at, content_hash, own, model_label, detection_lag_s) "
+            "VALUES (?, ?, ?, 'rss', ?, 'Någon', '@nagon', '', ?, 'sv', ?, 0.0, ?, ?, ?, ?, ?, ?, ?)",
             [(int(i), int(s), f"e{i}", f"https://example.org/{i}", "En kommentar om leveransen som tog för lång tid. " * 3,
-              str(lb), bool(q), p, fs, f"{i:064x}", bool(o), str(lb))
-             for i, s, lb, q, p, fs, o in zip(ids, source, labels, question, pub_s, seen_s, own, strict=True)],
+              str(lb), bool(q), p, fs, f"{i:064x}", bool(o), str(lb), float(lg))
+             for i, s, lb, q, p, fs, o, lg in zip(ids, source, labels, question, pub_s, seen_s, own, lag, strict=True)],
         )
         routes = []
         for extra in (False, True):
@@ -117,7 +117,7 @@ def listener_figures(engine, period: Period):
 
 DUCKDB_SQL = """
 WITH m AS (
-  SELECT id, label, question, (epoch(first_seen_at) - epoch(published_at)) AS lag
+  SELECT id, label, question, detection_lag_s AS lag
   FROM db.mentions WHERE published_at >= ? AND published_at < ? AND NOT own
 )
 SELECT d.name, count(*) AS mentions,
@@ -128,7 +128,7 @@ SELECT d.name, count(*) AS mentions,
        count(*) FILTER (WHERE r.first_response_at <= r.due_at) /
          nullif(count(*) FILTER (WHERE r.due_at IS NOT NULL AND (r.first_response_at IS NOT NULL OR r.due_at <= ?)), 0)
          AS sla_met_share,
-       quantile_cont(greatest(m.lag, 0), 0.5) AS lag_median_s
+       quantile_cont(m.lag, 0.5) AS lag_median_s
 FROM m JOIN db.mention_routes r ON r.mention_id = m.id JOIN db.departments d ON d.id = r.department_id
 GROUP BY d.name ORDER BY d.name
 """

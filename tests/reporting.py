@@ -66,7 +66,7 @@ def insert(engine, items: list[M]) -> list[int]:
                 source_id=source_ids[m.source], external_id=f"x-{n}-{m.published_at.timestamp()}", platform=m.platform,
                 url=f"https://example.org/{n}", author_name=m.author, author_handle=m.handle, text=m.text,
                 lang=m.lang, label=m.label, model_label=m.label, score=0.0, question=m.question,
-                published_at=m.published_at, first_seen_at=seen, own=m.own,
+                published_at=m.published_at, first_seen_at=seen, own=m.own, detection_lag_s=max(0.0, m.lag_s),
                 content_hash=hashlib.sha256(f"{n}{m.text}".encode()).hexdigest(),
             ).returning(mentions.c.id)).scalar_one()
             ids.append(mention_id)

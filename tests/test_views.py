@@ -52,3 +52,33 @@ def test_the_views_migration_goes_down_and_up_again(engine):
     assert "mention_facts" not in inspect(engine).get_view_names()
     upgrade(engine)
     assert {"mention_facts", "response_times"} <= set(inspect(engine).get_view_names())
+
+
+def test_the_pipeline_stores_each_mentions_detection_lag_and_the_migration_fills_old_ones(engine):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from listener.config import Source
+    from listener.connector import NoOptions
+    from listener.domain import Author, Item
+    from listener.pipeline import SourceRef, process
+    from listener.store import sources as source_store
+    from listener.store.tables import mentions
+
+    seen = at(16, 12)
+    with engine.begin() as conn:
+        source_store.sync(conn, [Source("a", "rss", "http://x/feed", timedelta(minutes=15), True, NoOptions())], seen)
+        (state,) = source_store.all_states(conn)
+    items = [Item(external_id=f"i{n}", url=f"http://x/{n}", title="t", text="Hej hej", author=Author("A", "@a"),
+                  published_at=published) for n, published in enumerate((at(16, 11), at(16, 13)))]
+    process(engine, SourceRef(state.id, "a"), items, seen)
+    query = text("SELECT detection_lag_s FROM mentions ORDER BY id")
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.execute(query)] == [3600.0, 0.0]  # a publication time ahead of ours counts as 0
+    with engine.begin() as conn:
+        conn.execute(update(mentions).values(detection_lag_s=None))
+    command.downgrade(alembic_config(engine), "0004")
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert [round(r[0], 3) for r in conn.execute(query)] == [3600.0, 0.0]

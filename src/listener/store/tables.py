@@ -111,16 +111,18 @@ mentions = Table(
     Column("model_score", Float),
     Column("label_by", String(200)),
     Column("labelled_at", UtcDateTime()),
+    Column("detection_lag_s", Float),
     UniqueConstraint("source_id", "external_id", name="uq_mentions_source_external"),
     Index("ix_mentions_published_at", "published_at"),
     Index("ix_mentions_content_hash", "content_hash"),
     Index("ix_mentions_label", "label"),
     Index("ix_mentions_in_reply_to", "in_reply_to"),
-    Index("ix_mentions_report", "published_at", "own", "label", "question", "first_seen_at", "source_id", "platform",
-          "lang"),
+    Index("ix_mentions_report", "published_at", "own", "label", "question", "detection_lag_s", "source_id",
+          "platform", "lang"),
 )
 """``label`` is what people see: a human label (``label_by`` names who gave it) or else the classifier's,
-which is always kept in ``model_label``/``model_score``. ``own`` marks the organisation's own accounts."""
+which is always kept in ``model_label``/``model_score``. ``own`` marks the organisation's own accounts.
+``detection_lag_s`` is first seen − published in seconds (never negative), stored for the reports."""
 
 
 departments = Table(
