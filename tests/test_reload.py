@@ -177,7 +177,7 @@ def test_a_reload_schedules_new_digests_and_drops_removed_ones_but_not_other_job
         http = HttpClient(config.http)
         daemon = Daemon(Poller(config, engine, http), Deliverer(config, engine))
         daemon.scheduler = AsyncIOScheduler()
-        daemon._schedule(config)
+        daemon.schedule(config)
         daemon.scheduler.add_job(print, "interval", hours=1, id="someone-elses")
         daemon.scheduler.start(paused=True)
         before = sorted(job.id for job in daemon.scheduler.get_jobs())

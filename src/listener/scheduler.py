@@ -295,7 +295,7 @@ class Daemon:
             loop.add_signal_handler(sig, self.stop)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
-        self._schedule(self.poller.config)
+        self.schedule(self.poller.config)
         self.scheduler.add_job(self.escalate, "interval", seconds=ESCALATION_INTERVAL,
                                next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="escalation")
         classifier = self.poller.config.classifier
@@ -356,11 +356,12 @@ class Daemon:
             self.notifier.stopping()
             self.stopping.set()
 
-    def _schedule(self, config: Config) -> None:
-        """The polling tick and one job per department digest, replacing those of an older config."""
+    def schedule(self, config: Config) -> None:
+        """The polling tick and the cron jobs: department digests ([alerts] timezone) and e-mailed
+        reports ([report] timezone), replacing those of an older config."""
         assert self.scheduler is not None
         for job in self.scheduler.get_jobs():
-            if job.id == "poll-tick" or job.id.startswith("digest:"):
+            if job.id == "poll-tick" or job.id.startswith(("digest:", "report:")):
                 job.remove()
         self.scheduler.add_job(
             self.tick, "interval", seconds=config.scheduler.tick.total_seconds(),
@@ -373,6 +374,14 @@ class Daemon:
                     self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
                     args=[department.name], id=f"digest:{department.name}", coalesce=True,
                 )
+        if config.reports:
+            from listener.reports.delivery import ReportMailer
+
+            mailer = ReportMailer(config, self.poller.engine, self.poller.clock)
+            report_zone = ZoneInfo(config.report.timezone)
+            for report in config.reports:
+                self.scheduler.add_job(mailer.send, CronTrigger.from_crontab(report.cron, timezone=report_zone),
+                                       args=[report.name], id=f"report:{report.name}", coalesce=True)
 
     def reload(self) -> None:
         """SIGHUP: read config.toml again, in the background."""
@@ -415,7 +424,7 @@ class Daemon:
         self.poller.reconfigure(config, router)
         self.deliverer.reconfigure(config)
         self.escalator.departments = router.departments
-        self._schedule(config)  # the tick runs at once, so a new source is polled now
+        self.schedule(config)  # the tick runs at once, so a new source is polled now
         if self.on_reload is not None:
             self.on_reload(config)
         if diff.needs_restart:
