@@ -132,7 +132,7 @@ def test_a_repoll_classifies_only_what_is_new(engine, monkeypatch):
     states = add_sources(engine, "a")
     classified = []
     real = pipeline.classify
-    monkeypatch.setattr(pipeline, "classify", lambda batch, lang=None: classified.append(len(batch)) or real(batch, lang))
+    monkeypatch.setattr(pipeline, "classify", lambda batch, *rest: classified.append(len(batch)) or real(batch, *rest))
     process(engine, SourceRef(states["a"].id, "a"), [item(1), item(2)], NOW)
     process(engine, SourceRef(states["a"].id, "a"), [item(1), item(2), item(3)], NOW)
     assert classified == [2, 1]
