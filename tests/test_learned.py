@@ -170,3 +170,48 @@ def test_learn_classify_and_eval_use_the_newest_model(tmp_path, db_url):
     assert "\tneutral\t" in run("classify", "--lang", "en", "--no-learned", text).stdout
     explained = run("classify", "--lang", "en", "--explain", text).stdout
     assert "decided by the learned model" in explained and 'word "still"' in explained
+
+
+COMPLAINT_FEED = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Kommentarer</title>
+<link>https://blog.example.dk/</link>
+<item><title>Sofie</title><link>https://blog.example.dk/#c1</link><guid>c1</guid>
+<pubDate>Mon, 23 Nov 2026 09:00:00 +0000</pubDate>
+<description>Fjerde uge og pakken er stadig ikke kommet</description></item>
+</channel></rss>"""
+
+
+def test_the_daemon_retrains_after_enough_labels_and_new_mentions_use_the_model(tmp_path, db_url, server, clock):
+    import asyncio
+
+    from test_scheduler import make_poller
+
+    from listener.alerts.worker import Deliverer
+    from listener.http import HttpClient
+    from listener.scheduler import Daemon, Poller
+
+    url = server.add("/feed", body=COMPLAINT_FEED.encode())
+    config, engine = make_poller(tmp_path, db_url, clock, {"blog": url})
+    assert classify("Fjerde uge og pakken er stadig ikke kommet", "da").label == Label.NEUTRAL
+    train, _ = _domain_halves()
+    with engine.begin() as conn:
+        label_store.import_labels(conn, [LabelledText(r["text"], r["lang"], Label(r["label"])) for r in train],
+                                  by="t", at=clock())
+
+    async def go():
+        async with HttpClient(config.http) as http:
+            poller = Poller(config, engine, http, clock)
+            deliverer = Deliverer(config, engine)
+            try:
+                await Daemon(poller, deliverer).retrain()
+                states = poller.claim(names=["blog"])
+                await poller.poll(states[0])
+            finally:
+                await deliverer.aclose()
+
+    asyncio.run(go())
+    with engine.connect() as conn:
+        assert model_store.newest(conn).labels == len(train)
+        from listener.store.mentions import MentionFilter, query
+
+        (row,) = query(conn, MentionFilter())
+    assert (row["lang"], row["label"], row["model_label"]) == ("da", "criticism", "criticism")

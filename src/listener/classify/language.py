@@ -51,6 +51,8 @@ OTHER_MARGIN = 30.0
 of sv/da/no/en before a text is reported as written in it. At 0, 1.2% of the four evaluation
 sets' texts were reported as another language; at 30, 0.05% (two texts), while German, Finnish,
 French, Spanish, Dutch, Icelandic, Polish and Italian sentences are still told (60 loses one)."""
+OTHER_WORDS = 3
+"""Fewer words than this are no evidence of another language ("MEEEEERRR 🎉" is not Luxembourgish)."""
 OTHER_UNKNOWN = 0.15
 """Only a text with more than this share of words that no word list of ours (sv, da, no, en) has
 is checked against the other languages: the check costs a fifth of a text's time, and the eight
@@ -109,7 +111,7 @@ class _Model:
             words += in_token
             unknown += unseen
         best = self.classes[total.index(max(total))]
-        if unknown > OTHER_UNKNOWN * words and _letters(text) >= MIN_EVIDENCE:
+        if words >= OTHER_WORDS and unknown > OTHER_UNKNOWN * words and _letters(text) >= MIN_EVIDENCE:
             return self.other_language(features) or best
         return best
 
