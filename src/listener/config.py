@@ -271,6 +271,47 @@ class SourceConfig(BaseModel):
         return value
 
 
+def _listen(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f'"{value}" is not HOST:PORT; write it as "127.0.0.1:8750"')
+    return value
+
+
+def _proxy(value: str) -> str:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f'"{value}" is not an IP address or network; write "127.0.0.1" or "10.0.0.0/8"') from None
+    return value
+
+
+class WebConfig(_Strict):
+    """The HTTP server inside `listener run`: the inbox, the dashboard and the JSON API."""
+
+    listen: Annotated[str, AfterValidator(_listen)] = "127.0.0.1:8750"
+    public_url: str = ""
+    secret_env: str = "LISTENER_SECRET"
+    trusted_user_header: str = ""
+    trusted_proxies: list[Annotated[str, AfterValidator(_proxy)]] = []
+    session: Duration = timedelta(hours=12)
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f'"{value}" is not an http(s) URL; write it as "https://listener.example.org"')
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _header_needs_proxies(self) -> WebConfig:
+        if self.trusted_user_header and not self.trusted_proxies:
+            raise ValueError("trusted_user_header needs trusted_proxies: the addresses of the proxy that sets it")
+        return self
+
+
 class _FileSchema(_Strict):
     store: StoreConfig = StoreConfig()
     http: HttpConfig = HttpConfig()
@@ -284,6 +325,7 @@ class _FileSchema(_Strict):
     routes: list[RouteConfig] = []
     queries: list[QueryConfig] = []
     campaigns: list[CampaignConfig] = []
+    web: WebConfig | None = None
 
     def references(self) -> list[tuple[str, str]]:
         """(key path, problem) for names that point at nothing, and names used twice."""
@@ -344,6 +386,8 @@ class Config:
     routes: tuple[RouteConfig, ...] = ()
     queries: tuple[QueryConfig, ...] = ()
     campaigns: tuple[CampaignConfig, ...] = ()
+    web: WebConfig | None = None
+    """None when the file has no [web] table: `listener run` then serves no HTTP."""
 
     @property
     def database_url(self) -> str:
@@ -420,6 +464,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         routes=tuple(schema.routes),
         queries=tuple(schema.queries),
         campaigns=tuple(schema.campaigns),
+        web=schema.web,
     )
 
 
