@@ -114,6 +114,8 @@ COLUMNS = (
     mentions.c.lang,
     mentions.c.label,
     mentions.c.score,
+    mentions.c.model_label,
+    mentions.c.label_by,
     mentions.c.question,
     mentions.c.published_at,
     mentions.c.first_seen_at,
