@@ -22,10 +22,29 @@ def run(ctx: Context) -> None:
     engine = ctx.engine()
 
     async def main() -> None:
+        web = _web_server(ctx, engine)
         async with _workers(ctx, engine) as (poller, deliverer):
-            await Daemon(poller, deliverer).run()
+            if web is not None:
+                web.start()
+            try:
+                await Daemon(poller, deliverer).run()
+            finally:
+                if web is not None:
+                    await web.stop()
 
     asyncio.run(main())
+
+
+def _web_server(ctx: Context, engine):
+    """The [web] server, bound before polling starts, or None when the config has no [web] table."""
+    if ctx.config.web is None:
+        return None
+    from listener.web.server import WebError, WebServer
+
+    try:
+        return WebServer(ctx.config, engine)
+    except WebError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.command()
