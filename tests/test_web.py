@@ -4,6 +4,7 @@ sessions, CSRF, the login limit and hostile text."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -20,9 +21,9 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 class Site:
-    def __init__(self, tmp_path, db_url):
+    def __init__(self, tmp_path, db_url, ids=None):
         self.config_path = write_config(tmp_path, db_url)
-        self.ids = fill(self.config_path, NOW)
+        self.ids = ids or fill(self.config_path, NOW)
         self.config = load_config(self.config_path)
         self.engine = make_engine(self.config.database_url)
         self.now = NOW
@@ -46,11 +47,40 @@ def post(client: TestClient, path: str, **data):
     return client.post(path, data={"csrf": csrf_of(page.text), **data})
 
 
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    """One filled SQLite store per module (Argon2 and migrations are slow); each test gets a copy."""
+    folder = tmp_path_factory.mktemp("template")
+    ids = fill(write_config(folder, f"sqlite:///{folder / 'listener.db'}"), NOW)
+    return folder / "listener.db", ids
+
+
 @pytest.fixture
-def site(tmp_path, db_url):
-    s = Site(tmp_path, db_url)
+def site(tmp_path, filled):
+    template, ids = filled
+    with sqlite3.connect(template) as source, sqlite3.connect(tmp_path / "listener.db") as copy:
+        source.backup(copy)
+    s = Site(tmp_path, f"sqlite:///{tmp_path / 'listener.db'}", ids)
     yield s
     s.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_inbox_and_actions_on_postgresql(tmp_path, pg_url):
+    s = Site(tmp_path, pg_url)
+    try:
+        client = s.client("cs")
+        html = client.get("/").text
+        assert html.index(f'/mentions/{s.ids["c1"]}"') < html.index(f'/mentions/{s.ids["c2"]}"')
+        assert post(client, f"/mentions/{s.ids['c1']}/answered").status_code == 303
+        assert post(client, f"/mentions/{s.ids['c1']}/label", label="neutral").status_code == 303
+        html = client.get("/?q=worst").text
+        assert f'/mentions/{s.ids["c2"]}"' in html and f'/mentions/{s.ids["c1"]}"' not in html
+        assert s.client("mk").get(f"/mentions/{s.ids['c1']}").status_code == 403
+        with s.engine.connect() as conn:
+            assert conn.execute(select(responses.c.via)).scalar_one() == "web"
+    finally:
+        s.engine.dispose()
 
 
 def test_pages_need_a_sign_in(site):

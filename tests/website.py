@@ -77,7 +77,7 @@ def item(external_id: str, text: str, author: str, published: datetime) -> Item:
                 published_at=published, author=Author(author, author.lower()))
 
 
-def fill(config_path: Path, now: datetime, items=ITEMS) -> dict[str, int]:
+def fill(config_path: Path, now: datetime, items=ITEMS, people: bool = True) -> dict[str, int]:
     """Stores the items through the real pipeline (classified and routed), gives the customer-service
     routes SLA deadlines an hour apart (c1 overdue), and adds one user per role. Returns external id → id."""
     config = load_config(config_path)
@@ -95,10 +95,11 @@ def fill(config_path: Path, now: datetime, items=ITEMS) -> dict[str, int]:
         for n, external_id in enumerate(("c1", "c2")):
             conn.execute(update(mention_routes).where(mention_routes.c.mention_id == ids[external_id])
                          .values(due_at=now + timedelta(hours=n * 2 - 1)))
-        user_store.add(conn, "admin", "admin", [], PASSWORD, now)
-        user_store.add(conn, "cs", "member", ["customer-service"], PASSWORD, now)
-        user_store.add(conn, "mk", "member", ["marketing"], PASSWORD, now)
-        user_store.add(conn, "analyst", "analyst", [], PASSWORD, now)
+    with engine.begin() as conn:
+        for name, role, departments in (("admin", "admin", []), ("cs", "member", ["customer-service"]),
+                                        ("mk", "member", ["marketing"]), ("analyst", "analyst", [])):
+            if people:
+                user_store.add(conn, name, role, departments, PASSWORD, now)
     engine.dispose()
     return ids
 
