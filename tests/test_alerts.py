@@ -314,7 +314,7 @@ def test_crash_between_send_and_commit_resends_with_the_same_delivery_id(tmp_pat
 
 def test_listener_run_delivers_alerts_within_a_second_of_the_poll(tmp_path, server):
     path, config, engine = setup(tmp_path, None, server, texts=(COMPLAINT,))
-    path.write_text(path.read_text() + '\n[scheduler]\ntick = "1s"\n')
+    path.write_text(path.read_text() + '\n[scheduler]\ntick = "1s"\n\n[web]\nlisten = "127.0.0.1:0"\n')
     env = {**os.environ, "TEST_HOOK_SECRET": "s3cret"}
     proc = subprocess.Popen([sys.executable, "-m", "listener", "-c", str(path), "run"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -177,3 +177,65 @@ timezone = "Mars/Olympus"
     assert any(p.startswith("config.toml: routes[0].priority:") for p in problems)
     assert "config.toml: queries[0].query: the query ends where a term was expected" in problems
     assert 'config.toml: alerts.timezone: unknown time zone "Mars/Olympus"; use a name such as "Europe/Stockholm"' in problems
+
+
+RESPONSES = """
+[organization]
+name = "Dramaten"
+accounts = ["Peter", "mastodon:@dramaten@mastodon.social"]
+
+[web]
+listen = "127.0.0.1:8750"
+public_url = "https://listener.example.org/"
+secret_env = "LISTENER_SECRET"
+
+[[departments]]
+name = "cs"
+sinks = ["mail"]
+sla = "4h"
+hours = "mon-fri 08:00-12:00,13:00-17:00; sat 10:00-14:00"
+timezone = "Europe/Stockholm"
+holidays = "SE"
+escalate_after = "75%"
+escalation_sinks = ["mail"]
+
+[[sinks]]
+name = "mail"
+type = "console"
+"""
+
+
+def test_response_keys_are_read(tmp_path):
+    config = load_config(write_config(tmp_path, GOOD + RESPONSES))
+    (cs,) = config.departments
+    assert cs.sla == timedelta(hours=4) and cs.escalation_delay == timedelta(hours=3)
+    assert config.web.base_url == "https://listener.example.org" and config.web.port == 8750
+    assert config.organization.accounts == ["Peter", "mastodon:@dramaten@mastodon.social"]
+
+
+def test_response_keys_are_checked_with_key_paths(tmp_path):
+    bad = (RESPONSES.replace('"mon-fri 08:00', '"mon-fry 08:00').replace('"SE"', '"XX"')
+           .replace('"Europe/Stockholm"', '"Europe/Stokholm"').replace('listen = "127.0.0.1:8750"', 'listen = "8750"')
+           .replace('public_url = "https://listener.example.org/"', 'public_url = "listener.example.org"'))
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, GOOD + bad))
+    problems = caught.value.problems
+    assert any(p.startswith('config.toml: departments[0].hours: "mon-fry 08:00') and '"mon-fry" is not a day' in p
+               for p in problems)
+    assert 'config.toml: departments[0].holidays: unknown holiday country "XX"; use an ISO code such as SE, DK, NO, FI or DE-BY' in problems
+    assert any(p.startswith("config.toml: departments[0].timezone: unknown time zone") for p in problems)
+    assert any(p.startswith("config.toml: web.listen:") for p in problems)
+    assert any(p.startswith("config.toml: web.public_url:") for p in problems)
+
+
+def test_escalation_needs_its_sinks_and_an_sla_for_a_share(tmp_path):
+    unknown = RESPONSES.replace('escalation_sinks = ["mail"]', 'escalation_sinks = ["lead"]')
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, GOOD + unknown))
+    assert caught.value.problems == ['config.toml: departments[0].escalation_sinks[0]: no sink named "lead"; known: mail']
+    no_sla = RESPONSES.replace('sla = "4h"\n', "")
+    with pytest.raises(ConfigError, match="is a share of the SLA; set sla too"):
+        load_config(write_config(tmp_path, GOOD + no_sla))
+    bad_share = RESPONSES.replace('"75%"', '"175%"')
+    with pytest.raises(ConfigError, match='"175%" is not a share of the SLA'):
+        load_config(write_config(tmp_path, GOOD + bad_share))

@@ -71,6 +71,9 @@ timeout = "30s"
 [logging]
 format = "json"
 
+[web]
+listen = "127.0.0.1:0"
+
 [[sources]]
 name = "blog"
 connector = "rss"

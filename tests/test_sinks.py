@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 from listener.alerts.email import EmailSink
 from listener.alerts.render import card
-from listener.alerts.sink import make_sink
+from listener.alerts.sinks import make_sink
 from listener.alerts.slack import mattermost_payload, slack_payload
 from listener.alerts.teams import teams_payload
 from listener.config import SinkConfig
@@ -273,3 +273,53 @@ def test_a_bad_secret_url_is_not_repeated_in_the_error(monkeypatch):
     with pytest.raises(DeliveryError) as err:
         asyncio.run(go())
     assert "s3cr3t" not in str(err.value)
+
+
+LINK = "https://listener.example.org/answered/WzEsImNzIiwxXQ.c2lnbmF0dXJl"
+
+
+def linked(**kw):
+    from dataclasses import replace
+
+    return replace(alert(**kw), answered_url=LINK)
+
+
+def test_every_sink_carries_the_answered_link():
+    from listener.alerts.console import render
+    from listener.alerts.webhook import body
+
+    assert card(linked()).answered_url == LINK and card(alert()).answered_url is None
+    assert f"Mark as answered: {LINK}" in render(linked()) and "answered" not in render(alert())
+    slack_buttons = [e for b in slack_payload([linked()])["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [(b["text"]["text"], b["url"]) for b in slack_buttons] == [
+        ("Open the original", "https://blogg.example.se/p/#c1"), ("Mark as answered", LINK)]
+    fields = mattermost_payload([linked()])["attachments"][0]["fields"]
+    assert {"short": False, "title": "Answered?", "value": f"[Mark as answered]({LINK})"} in fields
+    actions = teams_payload([linked()])["attachments"][0]["content"]["actions"]
+    assert {"type": "Action.OpenUrl", "title": "Mark as answered", "url": LINK} in actions
+    assert body(linked())["answered_url"] == LINK and body(alert())["answered_url"] is None
+    digest = teams_payload([linked(n=1), linked(n=2)])["attachments"][0]["content"]["body"]
+    assert sum(1 for b in digest if b["type"] == "ActionSet" for a in b["actions"] if a["url"] == LINK) == 2
+
+
+def test_email_carries_the_answered_link_in_both_parts(smtp):
+    controller, inbox = smtp
+    send_mail(controller, [linked()])
+    msg = email.message_from_bytes(inbox.messages[0][2], policy=email.policy.default)
+    assert f"Mark as answered: {LINK}" in msg.get_body(("plain",)).get_content()
+    assert f'<a href="{LINK}">Mark as answered</a>' in msg.get_body(("html",)).get_content()
+
+
+def test_an_escalation_says_how_long_it_has_waited():
+    from dataclasses import replace
+
+    from listener.alerts.console import render
+    from listener.alerts.webhook import body
+
+    escalation = replace(alert(), kind="escalation", notice="Unanswered for 3h 10m, SLA 4h")
+    c = card(escalation)
+    assert c.headline.startswith("[escalation] Unanswered for 3h 10m, SLA 4h, criticism for customer-service")
+    assert c.facts[0] == ("Escalation", "Unanswered for 3h 10m, SLA 4h")
+    assert "Unanswered for 3h 10m, SLA 4h" in render(escalation)
+    assert body(escalation)["kind"] == "escalation" and body(escalation)["escalation"] == "Unanswered for 3h 10m, SLA 4h"
+    assert "escalation" not in body(alert())

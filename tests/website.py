@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from listener.store.tables import mention_routes
 
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-0123456789abcdef"
+os.environ.setdefault("LISTENER_TEST_SECRET", SECRET)
 HOSTILE = ('<script>document.title="pwned"</script> <img src=x onerror="document.title=\'pwned\'"> '
            '<!channel> click javascript:document.title="pwned" or https://example.org/ok')
 

@@ -138,6 +138,87 @@ class RoutingConfig(_Strict):
     default_department: str = "communications"
 
 
+class OrganizationConfig(_Strict):
+    """The organisation itself: its own accounts are how its replies are recognised."""
+
+    name: str = ""
+    accounts: list[str] = []
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, value: list[str]) -> list[str]:
+        for account in value:
+            parse_account(account)
+        return value
+
+
+_ACCOUNT = re.compile(r"^([a-z][\w.-]*):(.*)$", re.IGNORECASE)
+
+
+def parse_account(text: str) -> tuple[str | None, str]:
+    """``handle`` or ``platform:handle`` as (platform or None, handle): case-folded, a leading @
+    dropped, so "mastodon:@Dramaten@mastodon.social" and "dramaten@mastodon.social" agree."""
+    match = _ACCOUNT.match(text.strip())
+    platform, handle = (match.group(1).casefold(), match.group(2)) if match else (None, text)
+    handle = handle.strip().removeprefix("@").casefold()
+    if not handle:
+        raise ValueError(f'"{text}" is not an account; write "handle" or "platform:handle"')
+    return platform, handle
+
+
+def _proxy(value: str) -> str:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f'"{value}" is not an IP address or network; write "127.0.0.1" or "10.0.0.0/8"') from None
+    return value
+
+
+class WebConfig(_Strict):
+    listen: str = "127.0.0.1:8750"
+    public_url: str = ""
+    secret_env: str | None = "LISTENER_SECRET"
+    trusted_user_header: str = ""
+    trusted_proxies: list[Annotated[str, AfterValidator(_proxy)]] = []
+    session: Duration = timedelta(hours=12)
+
+    @model_validator(mode="after")
+    def _header_needs_proxies(self) -> WebConfig:
+        if self.trusted_user_header and not self.trusted_proxies:
+            raise ValueError("trusted_user_header needs trusted_proxies: the addresses of the proxy that sets it")
+        return self
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f'"{value}" is not HOST:PORT; write e.g. "127.0.0.1:8750"')
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        if value and not re.match(r"(?i)^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError(f'"{value}" is not an http(s) URL; write e.g. "https://listener.example.org"')
+        return value.rstrip("/")
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def base_url(self) -> str:
+        """Where links in alerts point: ``public_url``, else the listening address itself."""
+        return self.public_url or f"http://{self.listen}"
+
+
 def _cron(value: str | None) -> str | None:
     if value is None:
         return None
@@ -150,10 +231,69 @@ def _cron(value: str | None) -> str | None:
     return value
 
 
+def _hours(value: str | None) -> str | None:
+    from listener.hours import parse_hours
+
+    if value is not None:
+        parse_hours(value)
+    return value
+
+
+def _zone(value: str) -> str:
+    from listener.hours import zone
+
+    zone(value)
+    return value
+
+
+def _holidays(value: str | None) -> str | None:
+    from listener.hours import holiday_calendar
+
+    if value is not None:
+        holiday_calendar(value)
+    return value
+
+
+def _escalate_after(value: Any) -> str | timedelta | None:
+    """ "75%" (a share of the SLA) or a duration."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            share = float(value.strip()[:-1])
+        except ValueError:
+            share = -1
+        if not 0 < share <= 100:
+            raise ValueError(f'"{value}" is not a share of the SLA; write e.g. "75%" or a duration such as "3h"')
+        return value.strip()
+    return parse_duration(value)
+
+
 class DepartmentConfig(_Strict):
     name: str = Field(min_length=1)
     sinks: list[str] = []
     digest: Annotated[str | None, BeforeValidator(_cron)] = None
+    sla: Duration | None = None
+    hours: Annotated[str | None, AfterValidator(_hours)] = None
+    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+    holidays: Annotated[str | None, AfterValidator(_holidays)] = None
+    escalate_after: Annotated[str | timedelta | None, BeforeValidator(_escalate_after)] = None
+    escalation_sinks: list[str] = []
+
+    @model_validator(mode="after")
+    def _escalation_needs(self) -> DepartmentConfig:
+        if isinstance(self.escalate_after, str) and self.sla is None:
+            raise ValueError(f'escalate_after = "{self.escalate_after}" is a share of the SLA; set sla too, or give a duration')
+        if self.escalate_after is not None and not self.escalation_sinks:
+            raise ValueError("escalate_after needs escalation_sinks: the sinks that receive escalations")
+        return self
+
+    @property
+    def escalation_delay(self) -> timedelta | None:
+        """How much open time may pass unanswered before the escalation alert."""
+        if isinstance(self.escalate_after, str):
+            return self.sla * float(self.escalate_after[:-1]) / 100
+        return self.escalate_after
 
 
 SinkType = Literal["email", "slack", "teams", "mattermost", "webhook", "console"]
@@ -271,47 +411,6 @@ class SourceConfig(BaseModel):
         return value
 
 
-def _listen(value: str) -> str:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f'"{value}" is not HOST:PORT; write it as "127.0.0.1:8750"')
-    return value
-
-
-def _proxy(value: str) -> str:
-    import ipaddress
-
-    try:
-        ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        raise ValueError(f'"{value}" is not an IP address or network; write "127.0.0.1" or "10.0.0.0/8"') from None
-    return value
-
-
-class WebConfig(_Strict):
-    """The HTTP server inside `listener run`: the inbox, the dashboard and the JSON API."""
-
-    listen: Annotated[str, AfterValidator(_listen)] = "127.0.0.1:8750"
-    public_url: str = ""
-    secret_env: str = "LISTENER_SECRET"
-    trusted_user_header: str = ""
-    trusted_proxies: list[Annotated[str, AfterValidator(_proxy)]] = []
-    session: Duration = timedelta(hours=12)
-
-    @field_validator("public_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError(f'"{value}" is not an http(s) URL; write it as "https://listener.example.org"')
-        return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _header_needs_proxies(self) -> WebConfig:
-        if self.trusted_user_header and not self.trusted_proxies:
-            raise ValueError("trusted_user_header needs trusted_proxies: the addresses of the proxy that sets it")
-        return self
-
-
 class _FileSchema(_Strict):
     store: StoreConfig = StoreConfig()
     http: HttpConfig = HttpConfig()
@@ -319,13 +418,14 @@ class _FileSchema(_Strict):
     logging: LoggingConfig = LoggingConfig()
     alerts: AlertsConfig = AlertsConfig()
     routing: RoutingConfig = RoutingConfig()
+    organization: OrganizationConfig = OrganizationConfig()
+    web: WebConfig = WebConfig()
     sources: list[SourceConfig] = []
     departments: list[DepartmentConfig] = []
     sinks: list[SinkConfig] = []
     routes: list[RouteConfig] = []
     queries: list[QueryConfig] = []
     campaigns: list[CampaignConfig] = []
-    web: WebConfig | None = None
 
     def references(self) -> list[tuple[str, str]]:
         """(key path, problem) for names that point at nothing, and names used twice."""
@@ -340,9 +440,10 @@ class _FileSchema(_Strict):
         departments = {d.name for d in self.departments} | {self.routing.default_department}
         campaigns = {c.name for c in self.campaigns}
         for i, department in enumerate(self.departments):
-            for j, sink in enumerate(department.sinks):
-                if sink not in sinks:
-                    problems.append((f"departments[{i}].sinks[{j}]", f'no sink named "{sink}"; known: {_known(sinks)}'))
+            for key in ("sinks", "escalation_sinks"):
+                for j, sink in enumerate(getattr(department, key)):
+                    if sink not in sinks:
+                        problems.append((f"departments[{i}].{key}[{j}]", f'no sink named "{sink}"; known: {_known(sinks)}'))
         for i, route in enumerate(self.routes):
             for name in route.department:
                 if name not in departments:
@@ -386,8 +487,8 @@ class Config:
     routes: tuple[RouteConfig, ...] = ()
     queries: tuple[QueryConfig, ...] = ()
     campaigns: tuple[CampaignConfig, ...] = ()
-    web: WebConfig | None = None
-    """None when the file has no [web] table: `listener run` then serves no HTTP."""
+    organization: OrganizationConfig = OrganizationConfig()
+    web: WebConfig = WebConfig()
 
     @property
     def database_url(self) -> str:
@@ -464,6 +565,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         routes=tuple(schema.routes),
         queries=tuple(schema.queries),
         campaigns=tuple(schema.campaigns),
+        organization=schema.organization,
         web=schema.web,
     )
 

@@ -66,6 +66,8 @@ class Mention:
     queries: tuple[str, ...] = ()
     campaigns: tuple[str, ...] = ()
     routes: tuple[Route, ...] = ()
+    own: bool = False
+    """Written by one of the organisation's own accounts: a possible response, never alerted."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from listener import responses
 from listener.classify import classify as classify_text
 from listener.domain import Item, Mention
+from listener.responses import OwnAccounts
 from listener.routing import Router, mention_text
 from listener.store import mentions as mention_store
 from listener.store import routing as routing_store
@@ -42,12 +44,14 @@ class SourceRef:
 
 
 def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
-            router: Router | None = None) -> BatchResult:
+            router: Router | None = None, own: OwnAccounts | None = None) -> BatchResult:
     router = router or Router()
     batch = normalise(items, source.name, now)
     with engine.connect() as conn:
         known = mention_store.known(conn, source.id, [m.external_id for m in batch])
     batch = dedupe(batch, known)
+    if own:
+        batch = own.mark(batch)
     batch = classify(batch, source.lang)
     batch = route(batch, router, source.require_match)
     new, alerts = store(engine, source.id, batch, router, now)
@@ -102,7 +106,8 @@ def classification(title: str, text: str, lang: str | None = None) -> dict:
 
 def route(batch: Sequence[Mention], router: Router, require_match: bool = False) -> list[Mention]:
     """Tag each mention with the tracked queries and campaigns it matches, then send it to its
-    departments. A source that requires a match keeps only mentions matching a tracked query."""
+    departments. A source that requires a match keeps only mentions matching a tracked query.
+    The organisation's own mentions are kept but go to no department: nobody answers them."""
     out = []
     for mention in batch:
         text = mention_text(mention) if router.reads_text else None
@@ -110,15 +115,19 @@ def route(batch: Sequence[Mention], router: Router, require_match: bool = False)
         if require_match and not queries:
             continue
         tagged = replace(mention, queries=queries, campaigns=campaigns)
-        out.append(replace(tagged, routes=router.route(tagged, text)))
+        out.append(replace(tagged, routes=() if mention.own else router.route(tagged, text)))
     return out
 
 
 def store(engine: Engine, source_id: int, batch: Sequence[Mention], router: Router | None = None,
           now: datetime | None = None) -> tuple[dict[int, Mention], int]:
-    """One transaction: the new mentions, their tags and routes, and their alerts in the outbox,
-    so no alert is written for a mention that is not stored, nor lost for one that is."""
+    """One transaction: the new mentions, their tags and routes, their alerts in the outbox and the
+    responses they are or receive, so no alert is written for a mention that is not stored, nor
+    lost for one that is."""
     with engine.begin() as conn:
         new = mention_store.insert(conn, source_id, batch)
         alerts = routing_store.write_routes(conn, new, router, now) if router and new and now else 0
+        if new and now and (router is not None):
+            hours = {name: department.hours for name, department in router.departments.items()}
+            responses.detect(conn, source_id, new, responses.measure_for(hours), now)
     return new, alerts

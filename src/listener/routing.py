@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from listener.classify.language import normalise
 from listener.config import (
     CampaignConfig,
     Config,
+    DepartmentConfig,
     MatchConfig,
     QueryConfig,
     RouteConfig,
 )
 from listener.domain import Mention, Priority, Route
+from listener.hours import BusinessHours
 from listener.matching import Campaign, Query, Text
 
 DEFAULT_RULE = "default"
@@ -142,6 +144,21 @@ class Department:
     name: str
     sinks: tuple[str, ...] = ()
     digest: str | None = None
+    sla: timedelta | None = None
+    hours: BusinessHours = field(default_factory=BusinessHours)
+    escalation_delay: timedelta | None = None
+    escalation_sinks: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, d: DepartmentConfig) -> Department:
+        return cls(d.name, tuple(d.sinks), d.digest, d.sla, BusinessHours.of(d.hours, d.timezone, d.holidays),
+                   d.escalation_delay, tuple(d.escalation_sinks))
+
+    def deadlines(self, published_at: datetime) -> tuple[datetime | None, datetime | None]:
+        """(due_at, escalate_at) of a mention published then, counted in open time."""
+        due = self.hours.add(published_at, self.sla) if self.sla is not None else None
+        escalate = self.hours.add(published_at, self.escalation_delay) if self.escalation_delay is not None else None
+        return due, escalate
 
 
 @dataclass(frozen=True)
@@ -154,7 +171,7 @@ class Router:
 
     @classmethod
     def from_config(cls, config: Config) -> Router:
-        departments = {d.name: Department(d.name, tuple(d.sinks), d.digest) for d in config.departments}
+        departments = {d.name: Department.from_config(d) for d in config.departments}
         departments.setdefault(config.routing.default_department, Department(config.routing.default_department))
         return cls(
             rules=tuple(Rule.from_config(r) for r in config.routes),
@@ -216,9 +233,13 @@ class Router:
                  "with the current rules:"]
         return lines + ["  " + line for line in self.explain(m, mention_text(m))]
 
+    def department(self, name: str) -> Department:
+        """The configured department, or a bare one for a name no longer in the config."""
+        return self.departments.get(name) or Department(name)
+
     def deliveries(self, route: Route) -> list[tuple[str, bool]]:
         """(sink, digest?) for each alert a route makes. Low priority goes only into digests."""
-        department = self.departments.get(route.department, Department(route.department))
+        department = self.department(route.department)
         if route.priority is Priority.HIGH:
             return [(sink, False) for sink in department.sinks]
         if department.digest:

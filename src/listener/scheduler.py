@@ -25,15 +25,19 @@ from listener import pipeline
 from listener.alerts.worker import Deliverer
 from listener.clock import Clock, utcnow
 from listener.config import Config, SchedulerConfig
+from listener.escalation import Escalator
 from listener.connector import PollContext, registry
 from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
+from listener.responses import OwnAccounts
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import sources as source_store
 from listener.text import describe
+from listener.web.server import WebServer
 
 SHUTDOWN_GRACE = 8.0
+ESCALATION_INTERVAL = 30
 MIN_SILENCE = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
 
@@ -92,6 +96,7 @@ class Poller:
         self.rng = rng or random.Random()
         self.policy: SchedulerConfig = config.scheduler
         self.router = Router.from_config(config)
+        self.own = OwnAccounts.from_config(config)
         self.alerts_written = asyncio.Event()
 
     def claim(self, names: Iterable[str] | None = None, limit: int | None = None) -> list[source_store.SourceState]:
@@ -118,7 +123,7 @@ class Poller:
             result = await registry()[source.connector]().poll(ctx, state.cursor)
             batch = pipeline.process(
                 self.engine, pipeline.SourceRef(state.id, state.name, source.lang, source.require_match),
-                result.items, self.clock(), self.router,
+                result.items, self.clock(), self.router, self.own,
             )
         except asyncio.CancelledError:
             with self.engine.begin() as conn:
@@ -184,9 +189,11 @@ def _iso(when: datetime | None) -> str | None:
 class Daemon:
     """`listener run`: polls and delivers alerts until SIGTERM or SIGINT, then stops within ten seconds."""
 
-    def __init__(self, poller: Poller, deliverer: Deliverer):
+    def __init__(self, poller: Poller, deliverer: Deliverer, web: WebServer | None = None):
         self.poller = poller
         self.deliverer = deliverer
+        self.web = web
+        self.escalator = Escalator(poller.config, poller.engine, poller.clock)
         self.log = get_logger()
         self.in_flight: dict[int, asyncio.Task] = {}
         self.stopping = asyncio.Event()
@@ -205,13 +212,21 @@ class Daemon:
             if department.digest:
                 scheduler.add_job(self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
                                   args=[department.name], id=f"digest:{department.name}", coalesce=True)
+        scheduler.add_job(self.escalate, "interval", seconds=ESCALATION_INTERVAL, next_run_time=datetime.now(UTC),
+                          max_instances=1, coalesce=True, id="escalation")
+        self.escalator.started()
+        if self.web is not None:
+            await self.web.start()
         scheduler.start()
         delivery = asyncio.create_task(self._deliver_forever(), name="deliver")
-        self.log.info("daemon.started", sources=len(self.poller.config.sources))
+        self.log.info("daemon.started", sources=len(self.poller.config.sources),
+                      web=self.web.listening if self.web else None)
         try:
             await self.stopping.wait()
         finally:
             scheduler.shutdown(wait=False)
+            if self.web is not None:
+                await self.web.stop()
             await self._drain()
             delivery.cancel()
             await asyncio.gather(delivery, return_exceptions=True)
@@ -238,6 +253,16 @@ class Daemon:
                 await self.deliverer.deliver_due()
             except Exception:  # the database may be briefly away; alerts wait in the outbox
                 self.log.exception("alert.worker_failed")
+
+    async def escalate(self) -> None:
+        """Raise due escalations; their alerts go out through the outbox like any other."""
+        try:
+            raised = self.escalator.run()
+        except Exception as exc:  # the database may be briefly away; the next run catches up
+            self.log.error("escalation.failed", error=describe(exc))
+            return
+        if raised:
+            self.poller.alerts_written.set()
 
     async def tick(self) -> None:
         if self.stopping.is_set():

@@ -73,3 +73,13 @@ def content_hash(title: str, text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text or title).casefold()
     return hashlib.sha256(" ".join(folded.split()).encode()).hexdigest()
+
+
+def span(seconds: float | None) -> str:
+    """A duration as people say it: "3h 10m", "2d 4h", "0m"; "-" for none."""
+    if seconds is None:
+        return "-"
+    minutes = round(seconds / 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    return " ".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n) or "0m"

@@ -24,5 +24,8 @@ def render(alert: Pending) -> str:
     c = card(alert)
     lines = [f"── {c.headline}"]
     lines += [f"   {k}: {v}" for k, v in c.facts]
-    lines += [f"   {unlink(c.text)}", f"   Link: {c.url or '(none)'}", ""]
+    lines += [f"   {unlink(c.text)}", f"   Link: {c.url or '(none)'}"]
+    if c.answered_url:
+        lines.append(f"   Mark as answered: {c.answered_url}")
+    lines.append("")
     return "\n".join(lines) + "\n"

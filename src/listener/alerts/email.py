@@ -43,6 +43,8 @@ def _plain(c) -> str:
     lines = [c.headline, ""] + [f"{k}: {v}" for k, v in c.facts] + ["", unlink(c.text), ""]
     if c.url:
         lines.append(f"Original: {c.url}")
+    if c.answered_url:
+        lines.append(f"Mark as answered: {c.answered_url}")
     return "\n".join(lines)
 
 
@@ -55,6 +57,8 @@ def _html(cards) -> str:
         parts.append(f"</table><p style=\"white-space:pre-wrap\">{e(unlink(c.text))}</p>")
         if c.url:
             parts.append(f"<p><a href=\"{e(c.url, quote=True)}\">Open the original</a></p>")
+        if c.answered_url:
+            parts.append(f"<p><a href=\"{e(c.answered_url, quote=True)}\">Mark as answered</a></p>")
         parts.append("<hr>")
     parts.append("</body></html>")
     return "".join(parts)

@@ -3,7 +3,8 @@
 Mention text is written by strangers. Whatever a receiver would interpret (Slack's ``<!channel>``
 and ``<@U…>``, Mattermost's ``@here`` and Markdown, Teams' Markdown, HTML in e-mail, CR/LF in
 mail headers) is neutralised here, and links that arrive inside the text are made unclickable;
-the only link an alert carries is the mention's own URL, as a button or labelled link.
+the only links an alert carries are the mention's own URL and listener's "answered" link, as
+buttons or labelled links.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class Card:
     facts: list[tuple[str, str]]
     text: str
     url: str | None
+    answered_url: str | None = None
+    """The signed link that records a response; None when links are switched off."""
 
 
 def card(alert: Pending) -> Card:
@@ -39,9 +42,14 @@ def card(alert: Pending) -> Card:
     label = m["label"] or "unlabelled"
     # A comment's title is "By: Åsa" or "Av: Åsa"; its first words say more.
     subject = clean((m["text"] if m.get("in_reply_to") else m["title"]) or m["title"] or m["text"] or "(no text)")
-    headline = trim(f"[{alert.priority}] {label} for {alert.department}: {subject}", TITLE_LIMIT)
+    if alert.kind == "escalation":
+        headline = trim(f"[escalation] {alert.notice or 'Unanswered'}, {label} for {alert.department}: {subject}",
+                        TITLE_LIMIT)
+    else:
+        headline = trim(f"[{alert.priority}] {label} for {alert.department}: {subject}", TITLE_LIMIT)
     author = clean(" ".join(x for x in (m["author"], f"({m['author_handle']})" if m["author_handle"] else "") if x))
-    facts = [
+    facts = [("Escalation", alert.notice)] if alert.kind == "escalation" and alert.notice else []
+    facts += [
         ("Department", alert.department),
         ("Priority", alert.priority),
         ("Label", label + (" (question)" if m["question"] else "")),
@@ -52,7 +60,7 @@ def card(alert: Pending) -> Card:
         ("Rule", alert.rule),
     ]
     return Card(headline, [(k, clean(v)) for k, v in facts], trim(clean(m["text"] or m["title"] or ""), TEXT_LIMIT),
-                safe_url(m["url"]))
+                safe_url(m["url"]), safe_url(alert.answered_url))
 
 
 def clean(text) -> str:

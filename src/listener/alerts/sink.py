@@ -1,4 +1,6 @@
-"""The sink contract, the secrets a sink reads, and the factory from [[sinks]] tables.
+"""The sink contract, the secrets a sink reads, and the HTTP POST the chat and webhook sinks share.
+
+Each sink module imports this one; the table from a sink type to its class is in ``sinks.py``.
 
 Secrets come from the environment or from systemd credentials ($CREDENTIALS_DIRECTORY/NAME),
 never from config.toml, and are never logged.
@@ -6,13 +8,12 @@ never from config.toml, and are never logged.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Protocol
 
 from listener.config import SinkConfig
+from listener.secrets import secret
 from listener.store.routing import Pending
 
 
@@ -30,18 +31,6 @@ class Sink(Protocol):
 
     async def send(self, alerts: Sequence[Pending]) -> None:
         """Deliver one alert, or several as one digest message; raise DeliveryError on failure."""
-
-
-def secret(variable: str | None) -> str | None:
-    if not variable:
-        return None
-    value = os.environ.get(variable)
-    if value:
-        return value
-    folder = os.environ.get("CREDENTIALS_DIRECTORY")
-    if folder and (Path(folder) / variable).is_file():
-        return (Path(folder) / variable).read_text().strip()
-    return None
 
 
 def required_secret(variable: str, what: str) -> str:
@@ -67,20 +56,6 @@ class HttpSink:
 
         content = json.dumps(payload, ensure_ascii=False).encode()
         await post(self.http, self.url(), content, headers or {}, f"sink {self.name}", self.config.timeout.total_seconds())
-
-
-def make_sink(config: SinkConfig, http) -> Sink:
-    from listener.alerts import console, email, slack, teams, webhook
-
-    kinds = {
-        "console": lambda: console.ConsoleSink(config),
-        "email": lambda: email.EmailSink(config),
-        "slack": lambda: slack.SlackSink(config, http),
-        "mattermost": lambda: slack.MattermostSink(config, http),
-        "teams": lambda: teams.TeamsSink(config, http),
-        "webhook": lambda: webhook.WebhookSink(config, http),
-    }
-    return kinds[config.type]()
 
 
 async def post(client, url: str, content: bytes, headers: dict[str, str], what: str, timeout: float = 20.0) -> None:

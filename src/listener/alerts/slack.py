@@ -27,9 +27,10 @@ def slack_payload(alerts: Sequence[Pending]) -> dict:
         ]})
         if c.text:
             blocks.append({"type": "section", "text": {"type": "plain_text", "text": unlink(c.text)}})
-        if c.url:
+        buttons = [(text, url) for text, url in (("Open the original", c.url), ("Mark as answered", c.answered_url)) if url]
+        if buttons:
             blocks.append({"type": "actions", "elements": [
-                {"type": "button", "text": {"type": "plain_text", "text": "Open the original"}, "url": c.url}
+                {"type": "button", "text": {"type": "plain_text", "text": text}, "url": url} for text, url in buttons
             ]})
     fallback = card(alerts[0]).headline if len(alerts) == 1 else f"Digest: {len(alerts)} mentions"
     return {"text": slack_escape(unlink(fallback)), "blocks": blocks}
@@ -47,7 +48,9 @@ def mattermost_payload(alerts: Sequence[Pending]) -> dict:
             "title": markdown_escape(unlink(c.headline)),
             **({"title_link": c.url} if c.url else {}),
             "text": markdown_escape(unlink(c.text)),
-            "fields": [{"short": True, "title": k, "value": markdown_escape(unlink(v))} for k, v in c.facts],
+            "fields": [{"short": True, "title": k, "value": markdown_escape(unlink(v))} for k, v in c.facts]
+            + ([{"short": False, "title": "Answered?", "value": f"[Mark as answered]({c.answered_url})"}]
+               if c.answered_url else []),
         })
     text = f"Digest: {len(alerts)} mentions" if len(alerts) > 1 else ""
     return {"text": text, "attachments": attachments}

@@ -23,11 +23,13 @@ def teams_payload(alerts: Sequence[Pending]) -> dict:
         body.append({"type": "FactSet", "facts": [{"title": k, "value": markdown_escape(unlink(v))} for k, v in c.facts]})
         if c.text:
             body.append({"type": "TextBlock", "text": markdown_escape(unlink(c.text)), "wrap": True})
-        if c.url:
+        links = [{"type": "Action.OpenUrl", "title": title, "url": url}
+                 for title, url in (("Open the original", c.url), ("Mark as answered", c.answered_url)) if url]
+        if links:
             if len(alerts) == 1:
-                actions.append({"type": "Action.OpenUrl", "title": "Open the original", "url": c.url})
+                actions += links
             else:
-                body.append({"type": "ActionSet", "actions": [{"type": "Action.OpenUrl", "title": "Open the original", "url": c.url}]})
+                body.append({"type": "ActionSet", "actions": links})
     content = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
                "version": "1.4", "body": body, **({"actions": actions} if actions else {})}
     return {"type": "message", "attachments": [

@@ -20,6 +20,7 @@ def body(alert: Pending) -> dict:
     m = alert.mention
     return {
         "delivery_id": alert.delivery_id,
+        "kind": alert.kind,
         "department": alert.department,
         "priority": alert.priority,
         "rule": alert.rule,
@@ -28,6 +29,8 @@ def body(alert: Pending) -> dict:
             "source": m["source"], "platform": m["platform"], "lang": m["lang"], "label": m["label"],
             "published_at": m["published_at"].isoformat().replace("+00:00", "Z") if m["published_at"] else None,
         },
+        "answered_url": alert.answered_url,
+        **({"escalation": alert.notice} if alert.kind == "escalation" else {}),
     }
 
 

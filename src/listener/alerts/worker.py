@@ -10,18 +10,23 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine
 
-from listener.alerts.sink import DeliveryError, Sink, make_sink
+from listener.alerts.sink import DeliveryError, Sink
+from listener.alerts.sinks import make_sink
 from listener.clock import Clock, utcnow
 from listener.config import Config
 from listener.logs import get_logger
 from listener.retry import exponential, honour_retry_after, jittered
+from listener.routing import Department, Router
 from listener.store import routing as routing_store
 from listener.store.routing import Pending
+from listener.text import span
+from listener.web.links import Links
 
 MAX_RETRY_AFTER = timedelta(hours=1)
 
@@ -41,6 +46,12 @@ class Deliverer:
         self.sinks: dict[str, Sink] = {s.name: make_sink(s, self.http) for s in config.sinks}
         self.timeouts = {s.name: s.timeout.total_seconds() for s in config.sinks}
         self.rng = random.Random()
+        self.departments = Router.from_config(config).departments
+        self.links = Links.of(config)
+        if self.links is None and config.sinks:
+            self.log.warning("alerts.without_answered_link",
+                             reason=f"no secret in ${config.web.secret_env or '(no [web] secret_env)'} "
+                                    "nor in a systemd credential of that name")
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -75,9 +86,28 @@ class Deliverer:
         results = await asyncio.gather(*(self._send(alerts) for alerts in by_sink.values()))
         return sum(results)
 
+    def prepare(self, alert: Pending) -> Pending:
+        """What is made at sending time: the answered link (it expires 30 days after the alert) and
+        an escalation's account of how long the mention has waited."""
+        now = self.clock()
+        url = self.links.url(alert.mention["id"], alert.department, now) if self.links else None
+        notice = self._waited(alert, now) if alert.kind == "escalation" else ""
+        return replace(alert, answered_url=url, notice=notice)
+
+    def _waited(self, alert: Pending, now: datetime) -> str:
+        """ "Unanswered for 3h 10m, SLA 4h", counted in the department's business hours."""
+        department = self.departments.get(alert.department) or Department(alert.department)
+        m = alert.mention
+        start = min(m["published_at"], m["first_seen_at"] or m["published_at"])
+        text = f"Unanswered for {span(department.hours.between(start, now).total_seconds())}"
+        if department.sla is not None:
+            text += f", SLA {span(department.sla.total_seconds())}"
+        return text + (" (business hours)" if department.hours.week is not None else "")
+
     async def _send(self, alerts: Sequence[Pending], record: bool = True) -> int:
         """Send one message; failures are recorded at once, success too unless the caller
         records a whole round of successes in one commit."""
+        alerts = [self.prepare(a) for a in alerts]
         first = alerts[0]
         log = self.log.bind(sink=first.sink, department=first.department, alerts=len(alerts),
                             delivery_id=first.delivery_id if len(alerts) == 1 else None)

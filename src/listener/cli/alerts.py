@@ -28,7 +28,8 @@ def alerts(click_ctx: click.Context, state: str | None, fmt: str, limit: int) ->
     for row in rows:
         for key in ("next_attempt_at", "created_at", "sent_at"):
             row[key] = iso(row[key])
-    emit(rows, fmt, ["id", "state", "priority", "department", "sink", "attempts", "next_attempt_at", "title", "last_error"])
+    emit(rows, fmt, ["id", "kind", "state", "priority", "department", "sink", "attempts", "next_attempt_at", "title",
+                     "last_error"])
 
 
 @alerts.command("retry")

@@ -16,35 +16,24 @@ from listener.text import strip_controls
 @cli.command()
 @pass_ctx
 def run(ctx: Context) -> None:
-    """Poll every enabled source on its schedule until stopped (SIGTERM or Ctrl-C)."""
+    """Poll every enabled source on its schedule until stopped (SIGTERM or Ctrl-C).
+
+    Also serves the HTTP server on [web] listen (the "answered" links)."""
     from listener.scheduler import Daemon
-
-    engine = ctx.engine()
-
-    async def main() -> None:
-        web = _web_server(ctx, engine)
-        async with _workers(ctx, engine) as (poller, deliverer):
-            if web is not None:
-                web.start()
-            try:
-                await Daemon(poller, deliverer).run()
-            finally:
-                if web is not None:
-                    await web.stop()
-
-    asyncio.run(main())
-
-
-def _web_server(ctx: Context, engine):
-    """The [web] server, bound before polling starts, or None when the config has no [web] table."""
-    if ctx.config.web is None:
-        return None
+    from listener.web.app import build_app
     from listener.web.server import WebError, WebServer
 
+    engine = ctx.engine()
     try:
-        return WebServer(ctx.config, engine)
+        web = WebServer(build_app(ctx.config, engine), ctx.config.web)
     except WebError as exc:
         raise click.ClickException(str(exc)) from None
+
+    async def main() -> None:
+        async with _workers(ctx, engine) as (poller, deliverer):
+            await Daemon(poller, deliverer, web).run()
+
+    asyncio.run(main())
 
 
 @cli.command()

@@ -15,23 +15,27 @@ from listener.text import strip_controls
 @click.option("--lang", metavar="L", help="Only this language (ISO 639-1, e.g. sv).")
 @click.option("--label", type=click.Choice(["praise", "criticism", "neutral"]), help="Only this label.")
 @click.option("--search", metavar="TEXT", help="Title or text contains TEXT (case-insensitive).")
+@click.option("--own/--no-own", default=None, help="Only the organisation's own mentions, or only others'.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @pass_ctx
-def mentions(ctx: Context, since, source, lang, label, search, limit, fmt) -> None:
+def mentions(ctx: Context, since, source, lang, label, search, own, limit, fmt) -> None:
     """What was said, where and when: stored mentions, newest first."""
     from listener.classify.language import normalise
     from listener.store import mentions as mention_store
+    from listener.store import responses as response_store
 
     f = mention_store.MentionFilter(
         since=parse_since(since) if since else None, source=source, lang=normalise(lang), label=label, search=search,
-        limit=limit,
+        own=own, limit=limit,
     )
     engine = ctx.engine()
     with engine.connect() as conn:
         rows = mention_store.query(conn, f)
+        summaries = response_store.summaries(conn, [row["id"] for row in rows])
     for row in rows:
-        for key in ("published_at", "first_seen_at"):
+        row.update(summaries[row["id"]])
+        for key in ("published_at", "first_seen_at", "first_response_at"):
             row[key] = iso(row[key])
     emit(rows, fmt, ["id", "published_at", "source", "lang", "label", "author", "title", "text"])
 

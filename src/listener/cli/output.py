@@ -49,7 +49,10 @@ def emit(rows: list[dict[str, Any]], fmt: str, table_columns: list[str]) -> None
 
 
 def csv_safe(value: Any) -> Any:
-    """Defuse spreadsheet formulas: a cell starting with = + - @ is read as text, not run."""
+    """Defuse spreadsheet formulas: a cell starting with = + - @ is read as text, not run.
+    A list or mapping is written as JSON."""
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value, ensure_ascii=False)
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value

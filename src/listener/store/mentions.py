@@ -68,6 +68,7 @@ def _row(source_id: int, m: Mention) -> dict:
         "first_seen_at": m.first_seen_at,
         "in_reply_to": m.in_reply_to,
         "content_hash": m.content_hash,
+        "own": m.own,
     }
 
 
@@ -99,6 +100,7 @@ class MentionFilter:
     lang: str | None = None
     label: str | None = None
     search: str | None = None
+    own: bool | None = None
     limit: int = 50
 
 
@@ -121,6 +123,7 @@ COLUMNS = (
     mentions.c.first_seen_at,
     mentions.c.in_reply_to,
     mentions.c.duplicate_of,
+    mentions.c.own,
 )
 
 
@@ -135,6 +138,8 @@ def query(conn: Connection, f: MentionFilter) -> list[dict]:
         q = q.where(mentions.c.lang == f.lang)
     if f.label:
         q = q.where(mentions.c.label == f.label)
+    if f.own is not None:
+        q = q.where(mentions.c.own.is_(f.own))
     if f.search:
         pattern = "%" + f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         q = q.where(or_(mentions.c.title.ilike(pattern, escape="\\"), mentions.c.text.ilike(pattern, escape="\\")))

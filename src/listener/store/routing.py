@@ -54,10 +54,13 @@ def write_routes(conn: Connection, new: dict[int, Mention], router: Router, now:
     for mention_id, mention in new.items():
         tags += [{"mention_id": mention_id, "kind": "query", "name": q} for q in mention.queries]
         tags += [{"mention_id": mention_id, "kind": "campaign", "name": c} for c in mention.campaigns]
+        start = min(mention.published_at, mention.first_seen_at)
         for route in mention.routes:
             department_id = ids[route.department]
+            due_at, escalate_at = router.department(route.department).deadlines(start)
             routes.append({"mention_id": mention_id, "department_id": department_id,
-                           "priority": route.priority.value, "rule": route.rule})
+                           "priority": route.priority.value, "rule": route.rule,
+                           "due_at": due_at, "escalate_at": escalate_at})
             for sink, digest in router.deliveries(route):
                 alerts.append({
                     "delivery_id": uuid.uuid4().hex, "mention_id": mention_id, "department_id": department_id,
@@ -82,6 +85,12 @@ class Pending:
     rule: str
     attempts: int
     mention: dict
+    kind: str = "alert"
+    """``alert``, or ``escalation``: the mention is still unanswered past its department's escalation time."""
+    answered_url: str | None = None
+    """The signed "answered" link, added just before sending (none without a secret)."""
+    notice: str = ""
+    """For an escalation: how long it has waited against the SLA, added just before sending."""
 
 
 _PRIORITY_ORDER = case({"high": 0, "normal": 1, "low": 2}, value=outbox.c.priority, else_=3)
@@ -89,7 +98,7 @@ _MENTION_COLUMNS = (
     mentions.c.url, mentions.c.title, mentions.c.text,
     mentions.c.author_name, mentions.c.author_handle, mentions.c.platform, mentions.c.lang, mentions.c.label,
     mentions.c.score, mentions.c.question, mentions.c.published_at, mentions.c.in_reply_to,
-    sources.c.name.label("source"),
+    mentions.c.first_seen_at, sources.c.name.label("source"),
 )
 
 
@@ -109,8 +118,10 @@ def _pending(row) -> Pending:
         "author": m["author_name"], "author_handle": m["author_handle"], "source": m["source"],
         "platform": m["platform"], "lang": m["lang"], "label": m["label"], "score": m["score"],
         "question": m["question"], "published_at": m["published_at"], "in_reply_to": m["in_reply_to"],
+        "first_seen_at": m["first_seen_at"],
     }
-    return Pending(m["id"], m["delivery_id"], m["sink"], m["department"], m["priority"], m["rule"], m["attempts"], mention)
+    return Pending(m["id"], m["delivery_id"], m["sink"], m["department"], m["priority"], m["rule"], m["attempts"], mention,
+                   m["kind"])
 
 
 def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta) -> list[Pending]:
@@ -177,7 +188,7 @@ def listing(conn: Connection, state: str | None, limit: int = 200) -> list[dict]
         select(outbox.c.id, outbox.c.delivery_id, outbox.c.state, outbox.c.priority, outbox.c.sink,
                departments.c.name.label("department"), outbox.c.rule, outbox.c.digest, outbox.c.attempts,
                outbox.c.next_attempt_at, outbox.c.last_error, outbox.c.created_at, outbox.c.sent_at,
-               outbox.c.mention_id, mentions.c.title)
+               outbox.c.mention_id, outbox.c.kind, mentions.c.title)
         .join(departments, departments.c.id == outbox.c.department_id)
         .join(mentions, mentions.c.id == outbox.c.mention_id)
         .order_by(outbox.c.id.desc())

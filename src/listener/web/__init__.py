@@ -1,1 +1,1 @@
-"""The HTTP server inside `listener run`: the inbox and dashboard for people, the JSON API for programs."""
+"""The HTTP server inside `listener run`: app.py holds every route, server.py runs it on the daemon's loop."""

@@ -20,7 +20,7 @@ from listener.store import inbox as inbox_store
 from listener.store.mentions import COLUMNS
 from listener.store.tables import departments, mention_routes, mentions, sources
 from listener.web import actions
-from listener.web.context import WebContext
+from listener.web.context import Site
 
 MAX_LIMIT = 500
 
@@ -29,7 +29,7 @@ def _iso(value):
     return value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
 
 
-def _mentions(ctx: WebContext, request: Request) -> dict:
+def _mentions(ctx: Site, request: Request) -> dict:
     who = ctx.gate.token(request)
     p = request.query_params
     try:
@@ -76,11 +76,11 @@ def _mentions(ctx: WebContext, request: Request) -> dict:
     return {"mentions": rows, "next_cursor": following}
 
 
-async def mentions_list(ctx: WebContext, request: Request) -> Response:
+async def mentions_list(ctx: Site, request: Request) -> Response:
     return JSONResponse(await run_in_threadpool(_mentions, ctx, request))
 
 
-def _respond(ctx: WebContext, request: Request, mention_id: int, body: dict) -> dict:
+def _respond(ctx: Site, request: Request, mention_id: int, body: dict) -> dict:
     who = ctx.gate.token(request)
     url, note = str(body.get("url") or ""), str(body.get("note") or "")
     if url and not url.lower().startswith(("http://", "https://")):
@@ -101,7 +101,7 @@ def _respond(ctx: WebContext, request: Request, mention_id: int, body: dict) -> 
     return {"mention_id": mention_id, "responded_at": _iso(at), "by": by, "via": "web", "url": url, "note": note}
 
 
-async def respond(ctx: WebContext, request: Request) -> Response:
+async def respond(ctx: Site, request: Request) -> Response:
     try:
         body = json.loads(await request.body() or b"{}")
     except ValueError:

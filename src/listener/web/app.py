@@ -1,12 +1,17 @@
-"""The web app: every route in one list, the middleware around it, and how errors are shown.
+"""The web application: every route in one list, the middleware around it, and how errors are shown.
 
-``create_app`` is what `listener run` serves and what the tests drive with Starlette's TestClient.
+The answered links' handlers reach the config, the store and the clock through
+``request.app.state.web`` (a ``WebContext``); the inbox's pages, actions and API get a ``Site``
+bound to them. A test builds the same app over its own database and clock.
 """
 
 from __future__ import annotations
 
 import functools
+import secrets as random_secrets
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -17,26 +22,46 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from urllib.parse import quote
 
 from listener.clock import Clock, utcnow
-from listener.config import Config, WebConfig
+from listener.config import Config
 from listener.logs import get_logger
-from listener.web import api, pages
+from listener.secrets import secret
+from listener.web import api, links, pages
 from listener.web.auth import Gate, LoginLimiter, LoginRequired, SecurityHeaders
-from listener.web.context import WebContext
+from listener.web.context import Site
 from listener.web.render import environment
 
 STATIC = Path(__file__).parent / "static"
+MIN_SECRET = 16
 
 
-def create_app(config: Config, engine: Engine, secret: str, clock: Clock = utcnow) -> Starlette:
-    web = config.web or WebConfig()
-    ctx = WebContext(config=config, engine=engine, gate=Gate(web, engine, clock), templates=environment(),
-                     clock=clock, limiter=LoginLimiter(clock), log=get_logger(component="web"))
+@dataclass(frozen=True, slots=True)
+class WebContext:
+    config: Config
+    engine: Engine
+    clock: Clock = utcnow
+
+    @property
+    def secret(self) -> str | None:
+        """The key that signs links; read when used, so a rotated credential takes effect."""
+        return secret(self.config.web.secret_env)
+
+
+def session_key(config: Config) -> str:
+    """The `[web] secret_env` secret; without one (the daemon says so at start, for the answered
+    links), a random key for this process, so sessions work but end at a restart."""
+    value = secret(config.web.secret_env)
+    return value if value and len(value) >= MIN_SECRET else random_secrets.token_urlsafe(32)
+
+
+def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlette:
+    log = get_logger(component="web")
+    site = Site(config=config, engine=engine, gate=Gate(config.web, engine, clock), templates=environment(),
+                clock=clock, limiter=LoginLimiter(clock), log=log)
 
     def bind(handler):
-        return functools.partial(handler, ctx)
+        return functools.partial(handler, site)
 
     routes = [
         Route("/", bind(pages.inbox)),
@@ -47,6 +72,8 @@ def create_app(config: Config, engine: Engine, secret: str, clock: Clock = utcno
         Route("/login", bind(pages.login), methods=["POST"]),
         Route("/logout", bind(pages.logout), methods=["POST"]),
         Route("/out", bind(pages.leave)),
+        Route("/answered/{token}", links.confirm, methods=["GET"]),
+        Route("/answered/{token}", links.record, methods=["POST"]),
         Route("/api/v1/mentions", bind(api.mentions_list)),
         Route("/api/v1/mentions/{mention_id:int}/responses", bind(api.respond), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -60,14 +87,16 @@ def create_app(config: Config, engine: Engine, secret: str, clock: Clock = utcno
         if request.url.path.startswith("/api/"):
             headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
             return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)
-        return pages.render(ctx, request, "error.html", status=exc.status_code, who=None,
+        return pages.render(site, request, "error.html", status=exc.status_code, who=None,
                             status_code=exc.status_code, message=exc.detail)
 
     middleware = [
         Middleware(SecurityHeaders),
-        Middleware(SessionMiddleware, secret_key=secret, session_cookie="listener_session",
-                   max_age=int(web.session.total_seconds()), same_site="lax",
-                   https_only=web.public_url.startswith("https://")),
+        Middleware(SessionMiddleware, secret_key=session_key(config), session_cookie="listener_session",
+                   max_age=int(config.web.session.total_seconds()), same_site="lax",
+                   https_only=config.web.public_url.startswith("https://")),
     ]
-    return Starlette(routes=routes, middleware=middleware,
-                     exception_handlers={LoginRequired: login_required, HTTPException: http_error})
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={LoginRequired: login_required, HTTPException: http_error})
+    app.state.web = WebContext(config, engine, clock)
+    return app

@@ -33,7 +33,8 @@ SECURITY_HEADERS = [
 
 
 class SecurityHeaders:
-    """ASGI middleware: every response, error pages included, gets the CSP and its companions."""
+    """ASGI middleware: every response, error pages included, gets the CSP and its companions
+    (unless its handler set a policy of its own, as the answered-link pages do)."""
 
     def __init__(self, app):
         self.app = app
@@ -44,7 +45,9 @@ class SecurityHeaders:
 
         async def with_headers(message):
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                headers = message.get("headers", [])
+                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    message["headers"] = [*headers, *SECURITY_HEADERS]
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -1,4 +1,4 @@
-"""What every handler of the web app shares: config, store, who-is-asking, templates, clock."""
+"""What the inbox's handlers share: config, store, who-is-asking, templates, clock."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from listener.web.auth import Gate, LoginLimiter
 
 
 @dataclass(frozen=True)
-class WebContext:
+class Site:
     config: Config
     engine: Engine
     gate: Gate

@@ -23,13 +23,13 @@ from listener.store import routing as routing_store
 from listener.store import users as user_store
 from listener.web import actions
 from listener.web.auth import checked_form, csrf_token
-from listener.web.context import WebContext
+from listener.web.context import Site
 
 FILTERS = ("label", "lang", "source", "platform", "campaign", "query", "assignee", "since", "until", "q")
 MAX_NOTE = 5000
 
 
-def render(ctx: WebContext, request: Request, name: str, status: int = 200, **values) -> HTMLResponse:
+def render(ctx: Site, request: Request, name: str, status: int = 200, **values) -> HTMLResponse:
     values.setdefault("flash", request.session.pop("flash", None))
     html = ctx.templates.get_template(name).render(request=request, csrf=csrf_token(request), **values)
     return HTMLResponse(html, status_code=status)
@@ -68,13 +68,13 @@ def cursor_from(params) -> inbox_store.Cursor | None:
         raise HTTPException(400, "cursor: not one this server wrote; start again from the first page") from None
 
 
-def _visible_departments(ctx: WebContext, who: user_store.Principal) -> dict[str, int]:
+def _visible_departments(ctx: Site, who: user_store.Principal) -> dict[str, int]:
     with ctx.engine.connect() as conn:
         known = inbox_store.department_names(conn)
     return known if who.sees_all else {n: i for n, i in known.items() if n in who.departments}
 
 
-def _inbox_data(ctx: WebContext, request: Request) -> dict:
+def _inbox_data(ctx: Site, request: Request) -> dict:
     who = ctx.gate.require_person(request)
     params = request.query_params
     visible = _visible_departments(ctx, who)
@@ -97,16 +97,16 @@ def _inbox_data(ctx: WebContext, request: Request) -> dict:
             "rows_url": "/inbox/rows?" + urlencode({"department": name, **kept})}
 
 
-async def inbox(ctx: WebContext, request: Request) -> Response:
+async def inbox(ctx: Site, request: Request) -> Response:
     return render(ctx, request, "inbox.html", **await run_in_threadpool(_inbox_data, ctx, request))
 
 
-async def inbox_rows(ctx: WebContext, request: Request) -> Response:
+async def inbox_rows(ctx: Site, request: Request) -> Response:
     """The first page's list alone: the inbox's script fetches it to show new mentions without a reload."""
     return render(ctx, request, "rows.html", **await run_in_threadpool(_inbox_data, ctx, request))
 
 
-def _mention_data(ctx: WebContext, request: Request, mention_id: int) -> dict:
+def _mention_data(ctx: Site, request: Request, mention_id: int) -> dict:
     who = ctx.gate.require_person(request)
     with ctx.engine.connect() as conn:
         page = inbox_store.detail(conn, mention_id)
@@ -137,12 +137,12 @@ def label_reasons(text: str, lang: str | None) -> list[str]:
     return [str(line) for line in lines]
 
 
-async def mention(ctx: WebContext, request: Request) -> Response:
+async def mention(ctx: Site, request: Request) -> Response:
     data = await run_in_threadpool(_mention_data, ctx, request, request.path_params["mention_id"])
     return render(ctx, request, "mention.html", **data)
 
 
-def _act(ctx: WebContext, request: Request, mention_id: int, action: str, form) -> str:
+def _act(ctx: Site, request: Request, mention_id: int, action: str, form) -> str:
     """Carry out one action for the person asking; returns the line to show them afterwards."""
     who = ctx.gate.require_person(request)
     now = ctx.clock()
@@ -184,7 +184,7 @@ def _act(ctx: WebContext, request: Request, mention_id: int, action: str, form) 
     raise HTTPException(404, f"no action {action}")
 
 
-async def act(ctx: WebContext, request: Request) -> Response:
+async def act(ctx: Site, request: Request) -> Response:
     form = await checked_form(request)
     mention_id = request.path_params["mention_id"]
     message = await run_in_threadpool(_act, ctx, request, mention_id, request.path_params["action"], form)
@@ -192,7 +192,7 @@ async def act(ctx: WebContext, request: Request) -> Response:
     return RedirectResponse(f"/mentions/{mention_id}", status_code=303)
 
 
-async def login_page(ctx: WebContext, request: Request) -> Response:
+async def login_page(ctx: Site, request: Request) -> Response:
     if await run_in_threadpool(ctx.gate.person, request):
         return RedirectResponse("/", status_code=303)
     return render(ctx, request, "login.html", next=_safe_next(request.query_params.get("next")), error=None)
@@ -205,7 +205,7 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
-async def login(ctx: WebContext, request: Request) -> Response:
+async def login(ctx: Site, request: Request) -> Response:
     form = await checked_form(request)
     name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
     address = request.client.host if request.client else "?"
@@ -230,13 +230,13 @@ async def login(ctx: WebContext, request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-async def logout(ctx: WebContext, request: Request) -> Response:
+async def logout(ctx: Site, request: Request) -> Response:
     await checked_form(request)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 
-async def leave(ctx: WebContext, request: Request) -> Response:
+async def leave(ctx: Site, request: Request) -> Response:
     """The warning between the inbox and a link that is not http(s): shown as text, never followed."""
     who = await run_in_threadpool(ctx.gate.require_person, request)
     return render(ctx, request, "out.html", who=who, url=request.query_params.get("url", ""))

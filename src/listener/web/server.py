@@ -1,7 +1,8 @@
-"""Serving the web app on the daemon's own event loop (uvicorn), beside polling and alerting.
+"""uvicorn on the daemon's event loop, bound before anything else starts.
 
-The socket is bound before anything else starts, so a port already in use is one clear error at
-start instead of a daemon that polls but cannot be reached.
+The socket is bound here rather than by uvicorn, so a port in use is one clear error at start
+instead of a log line and an exit from inside uvicorn. The daemon owns SIGTERM and SIGINT; the
+server is stopped by the daemon, not by the signals themselves.
 """
 
 from __future__ import annotations
@@ -11,68 +12,65 @@ import contextlib
 import socket
 
 import uvicorn
-from sqlalchemy import Engine
+from starlette.types import ASGIApp
 
-from listener.alerts.sink import secret
-from listener.config import Config
-from listener.logs import get_logger
+from listener.config import WebConfig
 
 
 class WebError(Exception):
-    """The web server cannot start; the message is one line for the admin."""
+    """The server cannot start; the message is one line for the admin."""
 
 
 class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM and SIGINT."""
-
     @contextlib.contextmanager
     def capture_signals(self):
         yield
 
 
-def session_secret(config: Config) -> str:
-    name = config.web.secret_env
-    value = secret(name)
-    if not value or len(value) < 16:
-        raise WebError(f"[web] secret_env: set the environment variable {name} (or a systemd credential of that "
-                       "name) to a random string of at least 16 characters; it signs sessions and links")
-    return value
-
-
-def bind(listen: str) -> socket.socket:
-    host, _, port = listen.rpartition(":")
-    host = host.strip("[]")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+def bind(web: WebConfig) -> socket.socket:
+    family = socket.AF_INET6 if ":" in web.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, int(port)))
+        sock.bind((web.host, web.port))
     except OSError as exc:
         sock.close()
-        raise WebError(f"[web] listen: cannot listen on {listen}: {exc.strerror}; pick another port or stop "
-                       "what uses it") from None
+        reason = "the port is in use by another program" if exc.errno == 98 else exc.strerror or str(exc)
+        raise WebError(f"[web] listen = \"{web.listen}\": cannot listen there: {reason}; "
+                       "stop the other program or choose another address") from None
     sock.listen(128)
     sock.setblocking(False)
     return sock
 
 
 class WebServer:
-    def __init__(self, config: Config, engine: Engine):
-        from listener.web.app import create_app
+    """Serves an ASGI app on a socket until ``stop``; ``port`` is the bound one (useful with port 0)."""
 
-        self.listen = config.web.listen
-        self.sock = bind(self.listen)
-        app = create_app(config, engine, session_secret(config))
-        self.server = _Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",
-                                             proxy_headers=False, server_header=False))
+    def __init__(self, app: ASGIApp, web: WebConfig):
+        self.sock = bind(web)
+        self.port = self.sock.getsockname()[1]
+        self.host = web.host
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", server_header=False,
+                                timeout_graceful_shutdown=3)
+        self.server = _Server(config)
         self.task: asyncio.Task | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]), name="web")
-        get_logger().info("web.started", listen=self.listen)
+        while not self.server.started and not self.task.done():
+            await asyncio.sleep(0.01)
+        if self.task.done():
+            self.task.result()
+
+    @property
+    def listening(self) -> str:
+        return f"{self.host}:{self.port}"
 
     async def stop(self) -> None:
+        if self.task is None:
+            self.sock.close()
+            return
         self.server.should_exit = True
-        if self.task is not None:
-            await asyncio.wait([self.task], timeout=5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.task, timeout=5)
         self.sock.close()
