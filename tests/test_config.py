@@ -239,3 +239,63 @@ def test_escalation_needs_its_sinks_and_an_sla_for_a_share(tmp_path):
     bad_share = RESPONSES.replace('"75%"', '"175%"')
     with pytest.raises(ConfigError, match='"175%" is not a share of the SLA'):
         load_config(write_config(tmp_path, GOOD + bad_share))
+REPORTS = """
+[report]
+timezone = "{zone}"
+
+[[baselines]]
+name = "before"
+start = 2026-01-01
+end = {end}
+
+[[sinks]]
+name = "chat"
+type = "slack"
+url = "https://hooks.example/x"
+
+[[sinks]]
+name = "mail"
+type = "email"
+smtp = "smtp://127.0.0.1:25"
+from = "listener@example.org"
+to = ["boss@example.org"]
+
+[[reports]]
+name = "weekly"
+cron = "{cron}"
+period = "{period}"
+baseline = "{baseline}"
+sinks = [{sinks}]
+"""
+
+
+def test_reports_and_baselines_load(tmp_path):
+    config = load_config(write_config(tmp_path, REPORTS.format(
+        zone="Europe/Stockholm", end="2026-03-31", cron="0 7 * * mon", period="last-week", baseline="before",
+        sinks='"mail"')))
+    assert config.report.timezone == "Europe/Stockholm"
+    assert config.baselines[0].end.isoformat() == "2026-03-31"
+    assert config.reports[0].sinks == ["mail"] and config.reports[0].by == "department"
+
+
+def test_report_problems_are_reported_with_key_paths(tmp_path):
+    path = write_config(tmp_path, REPORTS.format(
+        zone="Mars/Olympus", end="2025-12-31", cron="every monday", period="next-week", baseline="befor",
+        sinks='"chat", "nowhere"'))
+    result = CliRunner().invoke(cli, ["-c", str(path), "check-config"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert any(l.startswith('config.toml: report.timezone: unknown time zone "Mars/Olympus"') for l in lines)
+    assert any(l.startswith("config.toml: baselines[0]: end comes before start") for l in lines)
+    assert any(l.startswith('config.toml: reports[0].cron: "every monday" is not a cron expression') for l in lines)
+    assert any(l.startswith('config.toml: reports[0].period: "next-week" is not a period') for l in lines)
+
+
+def test_report_sinks_must_be_email_and_baselines_known(tmp_path):
+    path = write_config(tmp_path, REPORTS.format(
+        zone="UTC", end="2026-03-31", cron="0 7 * * mon", period="2026-W47", baseline="befor", sinks='"chat", "nowhere"'))
+    result = CliRunner().invoke(cli, ["-c", str(path), "check-config"])
+    lines = result.output.strip().splitlines()
+    assert 'config.toml: reports[0].sinks[0]: "chat" is not an email sink; reports go by e-mail (email sinks: mail)' in lines
+    assert any(l.startswith('config.toml: reports[0].sinks[1]: "nowhere" is not an email sink') for l in lines)
+    assert any(l.startswith('config.toml: reports[0].baseline: no baseline named "befor", and not a period') for l in lines)

@@ -113,6 +113,16 @@ class LoggingConfig(_Strict):
         return value
 
 
+def _zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f'unknown time zone "{value}"; use a name such as "Europe/Stockholm"') from None
+    return value
+
+
 class AlertsConfig(_Strict):
     max_attempts: int = Field(default=10, gt=0)
     backoff: Duration = timedelta(seconds=30)
@@ -120,18 +130,7 @@ class AlertsConfig(_Strict):
     lease: Duration = timedelta(minutes=2)
     concurrency: int = Field(default=4, gt=0)
     tick: Duration = timedelta(seconds=1)
-    timezone: str = "UTC"
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f'unknown time zone "{value}"; use a name such as "Europe/Stockholm"') from None
-        return value
+    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
 
 
 class RoutingConfig(_Strict):
@@ -296,6 +295,42 @@ class DepartmentConfig(_Strict):
         return self.escalate_after
 
 
+class ReportSettings(_Strict):
+    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+
+
+class BaselineConfig(_Strict):
+    """A named "before" span that reports compare against, e.g. the quarter before social media."""
+
+    name: str = Field(min_length=1)
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BaselineConfig:
+        if self.end < self.start:
+            raise ValueError("end comes before start")
+        return self
+
+
+def _period(value: str) -> str:
+    from listener.reports.periods import parse_period
+
+    parse_period(value, date(2026, 1, 1))
+    return value
+
+
+class ReportConfig(_Strict):
+    """A report e-mailed on a schedule; ``baseline`` names a [[baselines]] table or is a period."""
+
+    name: str = Field(min_length=1)
+    cron: Annotated[str, BeforeValidator(_cron)]
+    period: Annotated[str, AfterValidator(_period)] = "last-week"
+    baseline: str | None = None
+    by: Literal["department", "source", "platform", "lang", "campaign", "label", "week"] | None = "department"
+    sinks: Annotated[list[str], Field(min_length=1)]
+
+
 SinkType = Literal["email", "slack", "teams", "mattermost", "webhook", "console"]
 
 
@@ -426,11 +461,14 @@ class _FileSchema(_Strict):
     routes: list[RouteConfig] = []
     queries: list[QueryConfig] = []
     campaigns: list[CampaignConfig] = []
+    report: ReportSettings = ReportSettings()
+    baselines: list[BaselineConfig] = []
+    reports: list[ReportConfig] = []
 
     def references(self) -> list[tuple[str, str]]:
         """(key path, problem) for names that point at nothing, and names used twice."""
         problems = []
-        for kind in ("departments", "sinks", "routes", "queries", "campaigns"):
+        for kind in ("departments", "sinks", "routes", "queries", "campaigns", "baselines", "reports"):
             seen: set[str] = set()
             for i, item in enumerate(getattr(self, kind)):
                 if item.name in seen:
@@ -451,6 +489,26 @@ class _FileSchema(_Strict):
             for name in route.match.campaign or []:
                 if name not in campaigns:
                     problems.append((f"routes[{i}].match.campaign", f'no campaign named "{name}"; known: {_known(campaigns)}'))
+        problems += self._report_references()
+        return problems
+
+    def _report_references(self) -> list[tuple[str, str]]:
+        from listener.reports.periods import parse_period
+
+        problems = []
+        email_sinks = {s.name for s in self.sinks if s.type == "email"}
+        baselines = {b.name for b in self.baselines}
+        for i, report in enumerate(self.reports):
+            for j, sink in enumerate(report.sinks):
+                if sink not in email_sinks:
+                    fix = f'"{sink}" is not an email sink; reports go by e-mail (email sinks: {_known(email_sinks)})'
+                    problems.append((f"reports[{i}].sinks[{j}]", fix))
+            if report.baseline is not None and report.baseline not in baselines:
+                try:
+                    parse_period(report.baseline, date(2026, 1, 1))
+                except ValueError:
+                    fix = f'no baseline named "{report.baseline}", and not a period; known: {_known(baselines)}'
+                    problems.append((f"reports[{i}].baseline", fix))
         return problems
 
 
@@ -489,6 +547,9 @@ class Config:
     campaigns: tuple[CampaignConfig, ...] = ()
     organization: OrganizationConfig = OrganizationConfig()
     web: WebConfig = WebConfig()
+    report: ReportSettings = ReportSettings()
+    baselines: tuple[BaselineConfig, ...] = ()
+    reports: tuple[ReportConfig, ...] = ()
 
     @property
     def database_url(self) -> str:
@@ -567,6 +628,9 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         campaigns=tuple(schema.campaigns),
         organization=schema.organization,
         web=schema.web,
+        report=schema.report,
+        baselines=tuple(schema.baselines),
+        reports=tuple(schema.reports),
     )
 
 

@@ -207,11 +207,7 @@ class Daemon:
             self.tick, "interval", seconds=self.poller.policy.tick.total_seconds(),
             next_run_time=datetime.now(UTC), max_instances=1, coalesce=True, id="poll-tick",
         )
-        zone = ZoneInfo(self.poller.config.alerts.timezone)
-        for department in self.poller.router.departments.values():
-            if department.digest:
-                scheduler.add_job(self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
-                                  args=[department.name], id=f"digest:{department.name}", coalesce=True)
+        self.schedule(scheduler)
         scheduler.add_job(self.escalate, "interval", seconds=ESCALATION_INTERVAL, next_run_time=datetime.now(UTC),
                           max_instances=1, coalesce=True, id="escalation")
         self.escalator.started()
@@ -233,6 +229,23 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         self.log.info("daemon.stopped")
+
+    def schedule(self, scheduler: AsyncIOScheduler) -> None:
+        """The cron jobs: department digests ([alerts] timezone) and e-mailed reports ([report] timezone)."""
+        config = self.poller.config
+        zone = ZoneInfo(config.alerts.timezone)
+        for department in self.poller.router.departments.values():
+            if department.digest:
+                scheduler.add_job(self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
+                                  args=[department.name], id=f"digest:{department.name}", coalesce=True)
+        if config.reports:
+            from listener.reports.delivery import ReportMailer
+
+            mailer = ReportMailer(config, self.poller.engine, self.poller.clock)
+            report_zone = ZoneInfo(config.report.timezone)
+            for report in config.reports:
+                scheduler.add_job(mailer.send, CronTrigger.from_crontab(report.cron, timezone=report_zone),
+                                  args=[report.name], id=f"report:{report.name}", coalesce=True)
 
     def stop(self) -> None:
         if not self.stopping.is_set():

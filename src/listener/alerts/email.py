@@ -75,7 +75,10 @@ class EmailSink:
         self.user = unquote(url.username) if url.username else None
 
     async def send(self, alerts: Sequence[Pending]) -> None:
-        msg = message(alerts, self.config.from_, self.config.to)
+        await self.send_message(message(alerts, self.config.from_, self.config.to))
+
+    async def send_message(self, msg: EmailMessage) -> None:
+        """Any message (an alert, a scheduled report) through this sink's SMTP settings."""
         await asyncio.to_thread(self._send, msg)
 
     def _send(self, msg: EmailMessage) -> None:

@@ -33,6 +33,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # lower() in SQLite folds only ASCII; exports match names such as "Åsa" through this one
+    dbapi_connection.create_function("casefold", 1, lambda text: text.casefold() if text else text, deterministic=True)
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

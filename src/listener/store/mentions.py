@@ -66,6 +66,7 @@ def _row(source_id: int, m: Mention) -> dict:
         "question": m.question,
         "published_at": m.published_at,
         "first_seen_at": m.first_seen_at,
+        "detection_lag_s": max(0.0, (m.first_seen_at - m.published_at).total_seconds()),
         "in_reply_to": m.in_reply_to,
         "content_hash": m.content_hash,
         "own": m.own,

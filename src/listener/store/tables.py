@@ -111,14 +111,18 @@ mentions = Table(
     Column("model_score", Float),
     Column("label_by", String(200)),
     Column("labelled_at", UtcDateTime()),
+    Column("detection_lag_s", Float),
     UniqueConstraint("source_id", "external_id", name="uq_mentions_source_external"),
     Index("ix_mentions_published_at", "published_at"),
     Index("ix_mentions_content_hash", "content_hash"),
     Index("ix_mentions_label", "label"),
     Index("ix_mentions_in_reply_to", "in_reply_to"),
+    Index("ix_mentions_report", "published_at", "own", "label", "question", "detection_lag_s", "source_id",
+          "platform", "lang"),
 )
 """``label`` is what people see: a human label (``label_by`` names who gave it) or else the classifier's,
-which is always kept in ``model_label``/``model_score``. ``own`` marks the organisation's own accounts."""
+which is always kept in ``model_label``/``model_score``. ``own`` marks the organisation's own accounts.
+``detection_lag_s`` is first seen − published in seconds (never negative), stored for the reports."""
 
 
 departments = Table(
@@ -145,6 +149,8 @@ mention_routes = Table(
     Column("escalated_at", UtcDateTime()),
     Index("ix_mention_routes_escalate_at", "escalate_at"),
     Index("ix_mention_routes_inbox", "department_id", "first_response_at", "due_at", "mention_id"),
+    Index("ix_mention_routes_report", "mention_id", "department_id", "first_response_at", "due_at", "response_s",
+          "business_response_s"),
 )
 """One row per (mention, department). ``due_at`` and ``escalate_at`` are the department's SLA deadline
 and escalation time, counted in its business hours when the mention is stored (null without an SLA);
@@ -179,6 +185,7 @@ outbox = Table(
     Column("sent_at", UtcDateTime()),
     Column("kind", String(16), nullable=False, default="alert"),
     Index("ix_outbox_due", "state", "digest", "next_attempt_at"),
+    Index("ix_outbox_mention_id", "mention_id"),
 )
 """One alert per (mention, department, sink), written with the mention; state pending → sent | dead."""
 

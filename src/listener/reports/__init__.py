@@ -1,0 +1,1 @@
+"""Reports: the figures, their charts and the page that shows them."""
