@@ -110,3 +110,30 @@ async def respond(ctx: Site, request: Request) -> Response:
         raise HTTPException(400, "the body must be a JSON object")
     result = await run_in_threadpool(_respond, ctx, request, request.path_params["mention_id"], body)
     return JSONResponse(result, status_code=201)
+
+
+def _report(ctx: Site, request: Request) -> dict:
+    """`listener report --format json`, for the period, baseline and grouping asked (members: their
+    departments' rows, by department only)."""
+    from listener.reports import figures
+    from listener.web.dashboard import periods
+
+    who = ctx.gate.token(request)
+    p = request.query_params
+    by = p.get("by") or None
+    if not who.sees_all:
+        if by not in (None, "department"):
+            raise HTTPException(403, "a member token reads its departments' figures only: by=department")
+        by = "department"
+    if by is not None and by not in figures.GROUPINGS:
+        raise HTTPException(400, f"by: one of {', '.join(figures.GROUPINGS)}")
+    asked, against = periods(ctx, p.get("period") or "last-week", p.get("baseline") or None)
+    with ctx.engine.connect() as conn:
+        result = figures.build(conn, asked, now=ctx.clock(), by=by, baseline=against).as_json()
+    if not who.sees_all:
+        result["rows"] = [row for row in result["rows"] if row["group"] in who.departments]
+    return result
+
+
+async def report(ctx: Site, request: Request) -> Response:
+    return JSONResponse(await run_in_threadpool(_report, ctx, request))

@@ -27,7 +27,7 @@ from listener.clock import Clock, utcnow
 from listener.config import Config
 from listener.logs import get_logger
 from listener.secrets import secret
-from listener.web import api, links, pages
+from listener.web import api, dashboard, links, pages
 from listener.web.auth import Gate, LoginLimiter, LoginRequired, SecurityHeaders
 from listener.web.context import Site
 from listener.web.render import environment
@@ -68,6 +68,7 @@ def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlett
         Route("/inbox/rows", bind(pages.inbox_rows)),
         Route("/mentions/{mention_id:int}", bind(pages.mention)),
         Route("/mentions/{mention_id:int}/{action:str}", bind(pages.act), methods=["POST"]),
+        Route("/dashboard", bind(dashboard.page)),
         Route("/login", bind(pages.login_page)),
         Route("/login", bind(pages.login), methods=["POST"]),
         Route("/logout", bind(pages.logout), methods=["POST"]),
@@ -76,6 +77,7 @@ def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlett
         Route("/answered/{token}", links.record, methods=["POST"]),
         Route("/api/v1/mentions", bind(api.mentions_list)),
         Route("/api/v1/mentions/{mention_id:int}/responses", bind(api.respond), methods=["POST"]),
+        Route("/api/v1/report", bind(api.report)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 
