@@ -124,7 +124,7 @@ def test_api_records_a_response(site):
                            json={"url": "https://blog.example.org/r", "note": "done", "by": "helpdesk"})
     assert response.status_code == 201 and response.json()["via"] == "web"
     assert member.post(f"/api/v1/mentions/{site.ids['p1']}/responses", json={}).status_code == 403
-    assert member.post(f"/api/v1/mentions/999999/responses", json={}).status_code == 404
+    assert member.post("/api/v1/mentions/999999/responses", json={}).status_code == 404
     assert member.post(f"/api/v1/mentions/{site.ids['c2']}/responses", content=b"not json").status_code == 400
     reader = api(site, token(site, "reader", "analyst"))
     assert reader.post(f"/api/v1/mentions/{site.ids['c2']}/responses", json={}).status_code == 403

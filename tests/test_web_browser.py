@@ -52,7 +52,7 @@ def free_port() -> int:
 
 
 def listener(config: Path, *args, stdin: str | None = None) -> str:
-    result = subprocess.run([*LISTENER, "-c", str(config), *args], input=stdin, capture_output=True, text=True,
+    result = subprocess.run([*LISTENER, "-c", str(config), *args], input=stdin, capture_output=True, text=True, check=False,
                             timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -176,6 +176,31 @@ def test_answer_and_relabel_in_the_browser(daemon, browser, shots):
     browser.get(base + "/")
     queue = browser.find_element(By.ID, "queue").text
     assert queue.index("neutral (by cs)") < queue.index("answered")  # unanswered above answered
+
+
+def answered_share(browser, base: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    browser.get(base + "/dashboard?period=this-month")
+    section = browser.find_element(By.XPATH, "//section[h2[text()='customer-service']]")
+    card = section.find_element(By.XPATH, ".//div[@class='figure'][div[@class='name' and text()='Answered share']]")
+    return card.find_element(By.CLASS_NAME, "value").text
+
+
+def test_dashboard_figure_moves_when_a_mention_is_answered(daemon, browser, shots):
+    from selenium.webdriver.common.by import By
+
+    base, config = daemon
+    sign_in(browser, base, "admin")
+    before = answered_share(browser, base)
+    browser.get(f"{base}/mentions/{mention_id(config, 'c2')}")
+    browser.find_element(By.XPATH, "//button[text()='Mark answered']").click()
+    after = answered_share(browser, base)
+    assert before == "0 %" and after != before, (before, after)
+    browser.save_screenshot(str(shots / "dashboard.png"))
+    browser.set_window_size(390, 844)
+    browser.save_screenshot(str(shots / "dashboard-phone.png"))
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
 
 
 def test_hostile_mention_renders_as_text_and_runs_nothing(daemon, browser):

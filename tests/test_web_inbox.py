@@ -14,7 +14,13 @@ from website import PASSWORD, csrf_of, fill, write_config
 
 from listener.config import load_config
 from listener.store.engine import make_engine
-from listener.store.tables import human_labels, mention_routes, mentions, notes, responses
+from listener.store.tables import (
+    human_labels,
+    mention_routes,
+    mentions,
+    notes,
+    responses,
+)
 from listener.web.app import build_app
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 TEMPLATES = Path(__file__).parent / "templates"
-_LINK = re.compile(r"\b(?:https?://|javascript:|data:|vbscript:|file:)[^\s<>\"'`]+", re.I)
+_LINK = re.compile(r"\b(?:https?://|javascript:|data:|vbscript:|file:)[^\s<>\"'`]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}"
 
 
