@@ -73,7 +73,7 @@ def daemon(tmp_path, server):
     proc = subprocess.Popen([*LISTENER, "-c", str(config), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(base + "/login", timeout=2)
@@ -86,7 +86,7 @@ def daemon(tmp_path, server):
         time.sleep(0.3)
     else:
         proc.kill()
-        pytest.fail("listener run did not serve and store the feed within 30 s: " + proc.communicate()[1][-2000:])
+        pytest.fail("listener run did not serve and store the feed within 90 s: " + proc.communicate()[1][-2000:])
     yield base, config
     proc.terminate()
     proc.communicate(timeout=15)
