@@ -361,3 +361,21 @@ def test_login_redirects_only_within_the_site(site):
         csrf = csrf_of(client.get("/login").text)
         response = client.post("/login", data={"username": "cs", "password": PASSWORD, "csrf": csrf, "next": target})
         assert response.headers["location"] == expected
+
+
+def test_new_mentions_reach_the_rows_the_page_polls(site):
+    from listener import pipeline
+    from listener.routing import Router
+    from website import item
+
+    client = site.client("cs")
+    page = client.get("/").text
+    rows_url = re.search(r'data-rows-url="([^"]+)"', page).group(1).replace("&amp;", "&")
+    before = re.search(r'data-newest="(\d+)"', client.get(rows_url).text).group(1)
+    fresh = item("n1", "Awful, the app crashed and deleted my order. Terrible.", "Dag", NOW)
+    new = pipeline.process(site.engine, pipeline.SourceRef(1, "blog"), [fresh], NOW, Router.from_config(site.config))
+    rows = client.get(rows_url).text
+    assert re.search(r'data-newest="(\d+)"', rows).group(1) == str(new.new_ids[0]) != before
+    assert f'href="/mentions/{new.new_ids[0]}"' in rows
+    script = client.get("/static/listener.js").text
+    assert "rowsUrl" in script and "setInterval" in script
