@@ -190,9 +190,13 @@ def test_inbox_filters_and_search(site):
     assert client.get("/?department=customer-service&cursor=bogus").status_code == 400
 
 
-def test_inbox_pages_by_keyset(site):
+@pytest.mark.parametrize("answer_first", [False, True])
+def test_inbox_pages_by_keyset(site, answer_first):
     client = site.client("admin")
     from listener.web import pages
+
+    if answer_first:
+        assert post(client, f"/mentions/{site.ids['c1']}/answered").status_code == 303
 
     seen = []
     url = "/?department=customer-service"
@@ -206,7 +210,8 @@ def test_inbox_pages_by_keyset(site):
             url = more.group(1).replace("&amp;", "&") if more else None
     finally:
         pages.inbox_filter = original
-    assert seen == [str(site.ids["c1"]), str(site.ids["c2"])]
+    expected = ["c2", "c1"] if answer_first else ["c1", "c2"]
+    assert seen == [str(site.ids[key]) for key in expected]
 
 
 def test_assignee_filter_and_assignment(site):

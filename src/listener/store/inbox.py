@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, and_, delete, exists, or_, select, update
+from sqlalchemy import Connection, delete, exists, or_, select, tuple_, update
 
 from listener.store.tables import (
     assignments,
@@ -124,11 +124,14 @@ def _base(f: InboxFilter):
 
 
 def _run(q, run: str, after: Cursor | None):
+    """One run of the queue, after the cursor. Row values, ``(a, b) > (x, y)``, let SQLite and
+    PostgreSQL walk the index from the cursor; the equivalent OR of two conditions makes SQLite
+    read the department's whole run instead."""
     due, answered, mid = mention_routes.c.due_at, mention_routes.c.first_response_at, mention_routes.c.mention_id
     if run == "due":
         q = q.where(answered.is_(None), due.is_not(None)).order_by(due, mid)
         if after:
-            q = q.where(or_(due > after.at, and_(due == after.at, mid > after.mention_id)))
+            q = q.where(tuple_(due, mid) > tuple_(after.at, after.mention_id))
     elif run == "open":
         q = q.where(answered.is_(None), due.is_(None)).order_by(mid.desc())
         if after:
@@ -136,7 +139,7 @@ def _run(q, run: str, after: Cursor | None):
     else:
         q = q.where(answered.is_not(None)).order_by(answered.desc(), mid.desc())
         if after:
-            q = q.where(or_(answered < after.at, and_(answered == after.at, mid < after.mention_id)))
+            q = q.where(tuple_(answered, mid) < tuple_(after.at, after.mention_id))
     return q
 
 
