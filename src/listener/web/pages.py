@@ -124,17 +124,14 @@ def _mention_data(ctx: Site, request: Request, mention_id: int) -> dict:
 
 
 def label_reasons(text: str, lang: str | None) -> list[str]:
-    """Why the classifier said what it said, one line per deciding word or rule. Integration point:
-    ``listener.classify.explain(text, lang)`` comes with the classifier work; until it is merged
-    the page shows the label and score alone."""
-    from listener import classify
-
-    explain = getattr(classify, "explain", None)
-    if explain is None:
+    """Why the classifier said what it said: the lines of `listener classify --explain`.
+    Integration point: ``listener.classify.explain`` comes with the classifier work; in a tree
+    without it the page shows the label and score alone."""
+    try:
+        from listener.classify import explain as why
+    except ImportError:
         return []
-    result = explain(text, lang)
-    lines = result if isinstance(result, (list, tuple)) else getattr(result, "lines", None) or [result]
-    return [str(line) for line in lines]
+    return why.render(why.explain(text, lang))
 
 
 async def mention(ctx: Site, request: Request) -> Response:
