@@ -150,3 +150,23 @@ def test_the_link_secret_may_be_a_systemd_credential(tmp_path, monkeypatch, cloc
     url = Links.of(config).url(7, "cs", clock())
     assert url.startswith("http://127.0.0.1:8750/answered/")
     assert verify(KEY, url.rpartition("/")[2], clock()).mention_id == 7
+
+
+def test_a_failing_handler_is_one_log_line_and_a_500_page(tmp_path, monkeypatch, clock):
+    from conftest import write_config
+
+    from listener.config import load_config
+    from listener.store.engine import make_engine
+
+    monkeypatch.setenv("LISTENER_SECRET", KEY)
+    log = io.StringIO()
+    logs.configure("info", "json", log)
+    config = load_config(write_config(tmp_path, ""))
+    empty = make_engine(f"sqlite:///{tmp_path / 'not-upgraded.db'}")  # no tables: every query fails
+    client = TestClient(build_app(config, empty, clock), raise_server_exceptions=False)
+    token = sign(KEY, 1, "cs", clock())
+    page = client.get(f"/answered/{token}")
+    assert page.status_code == 500 and "Something went wrong" in page.text
+    (line,) = [entry for entry in log.getvalue().splitlines() if "web.failed" in entry]
+    assert '"route": "/answered/{token}"' in line and token not in line
+    empty.dispose()

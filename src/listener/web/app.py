@@ -10,12 +10,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from listener.clock import Clock, utcnow
 from listener.config import Config
+from listener.logs import get_logger
 from listener.secrets import secret
+from listener.text import describe
 from listener.web import links
+from listener.web.templates import page
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +42,16 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+async def failed(request: Request, exc: Exception) -> Response:
+    """A handler that failed (the database away, a bug): one structured log line, naming the route
+    but not the path, which may hold a link's token; a short page; the daemon carries on."""
+    route = request.scope.get("route")
+    get_logger().error("web.failed", method=request.method, route=getattr(route, "path", None), error=describe(exc))
+    return page("answered.html", 500, problem=True, heading="Something went wrong",
+                message="The error was logged. Try again in a minute.")
+
+
 def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlette:
-    app = Starlette(routes=routes())
+    app = Starlette(routes=routes(), exception_handlers={Exception: failed})
     app.state.web = WebContext(config, engine, clock)
     return app
