@@ -221,9 +221,7 @@ class Daemon:
             await self.stopping.wait()
         finally:
             scheduler.shutdown(wait=False)
-            if self.web is not None:
-                await self.web.stop()
-            await self._drain()
+            await asyncio.gather(self._drain(), *([self.web.stop()] if self.web is not None else []))
             delivery.cancel()
             await asyncio.gather(delivery, return_exceptions=True)
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -27,10 +27,12 @@ from listener.clock import Clock, utcnow
 from listener.config import Config
 from listener.logs import get_logger
 from listener.secrets import secret
+from listener.text import describe
 from listener.web import api, dashboard, links, pages
 from listener.web.auth import Gate, LoginLimiter, LoginRequired, SecurityHeaders
 from listener.web.context import Site
 from listener.web.render import environment
+from listener.web.templates import page
 
 STATIC = Path(__file__).parent / "static"
 MIN_SECRET = 16
@@ -53,6 +55,15 @@ def session_key(config: Config) -> str:
     links), a random key for this process, so sessions work but end at a restart."""
     value = secret(config.web.secret_env)
     return value if value and len(value) >= MIN_SECRET else random_secrets.token_urlsafe(32)
+
+
+async def failed(request: Request, exc: Exception) -> Response:
+    """A handler that failed (the database away, a bug): one structured log line, naming the route
+    but not the path, which may hold a link's token; a short page; the daemon carries on."""
+    route = request.scope.get("route")
+    get_logger().error("web.failed", method=request.method, route=getattr(route, "path", None), error=describe(exc))
+    return page("answered.html", 500, problem=True, heading="Something went wrong",
+                message="The error was logged. Try again in a minute.")
 
 
 def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlette:
@@ -99,6 +110,7 @@ def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlett
                    https_only=config.web.public_url.startswith("https://")),
     ]
     app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={LoginRequired: login_required, HTTPException: http_error})
+                    exception_handlers={LoginRequired: login_required, HTTPException: http_error,
+                                        Exception: failed})
     app.state.web = WebContext(config, engine, clock)
     return app
