@@ -122,7 +122,7 @@ def sla_by_department(rows) -> Chart | None:
     shown = [r for r in rows if r.figures.sla_met_share is not None]
     if not shown:
         return None
-    names = [str(r.group) for r in shown]
+    names = [_short(str(r.group)) for r in shown]
     with matplotlib.rc_context(STYLE):
         figure = _figure(max(1.8, 0.45 * len(shown) + 1.2))
         ax = figure.subplots()
@@ -166,6 +166,11 @@ def baseline_vs_period(overview: Overview) -> Chart | None:
         ax.legend(frameon=False, ncols=2, loc="lower left", bbox_to_anchor=(0, 1))
     words = "; ".join(f"{label}: {_pct(v)} now, {_pct(b)} before" for label, v, b in pairs)
     return _chart("baseline", "This period against the baseline", f"Paired bars. {words}.", figure)
+
+
+def _short(name: str, width: int = 22) -> str:
+    """A long group name would squeeze the bars to nothing; the table below has it in full."""
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def _pct(share: float | None) -> str:

@@ -154,8 +154,12 @@ def build(conn: Connection, period: Period, *, now: datetime, by: str | None = N
 def compute(conn: Connection, period: Period, *, now: datetime, by: str | None = None) -> dict[str | None, Figures]:
     """Figures per group for one period; without ``by``, one entry under None (even when empty)."""
     q = _Queries(conn, period, now, by)
-    counts = q.counts()
-    sla, response, business, lag = q.routes()
+    if by == "department":
+        counts, sla, response, business, lag = q.department_routes()
+    else:
+        counts = q.counts()
+        sla, response, business = q.routes()
+        lag = q.detection_lags()
     names = q.names()
     if names:
         counts, sla, response, business, lag = ({names.get(g, g): v for g, v in d.items()}
@@ -264,30 +268,40 @@ class _Queries:
         )
         return {g: row for g, row in self._rows(q).items() if row["mentions"]}
 
-    def routes(self) -> tuple[dict, dict, dict, dict]:
-        """SLA (met, missed), wall-clock and business response percentiles per group, from one pass
-        over the period's routes, and the detection-lag median.
-
-        Grouped by department, a route is a mention in that department, so the lag comes from the
-        same pass (one join fewer over a year of mentions); otherwise it is read per mention."""
+    def _verdict(self):
+        """1 answered by the deadline, 0 late or overdue, null without a deadline or not yet due."""
         r = mention_routes.c
-        verdict = case((and_(r.first_response_at.isnot(None), r.first_response_at <= r.due_at), 1),
-                       (or_(r.first_response_at > r.due_at, r.due_at <= self.now), 0), else_=None)
-        columns = [r.response_s, r.business_response_s, case((r.due_at.isnot(None), verdict), else_=None)]
-        if self.by == "department":
-            rows = self._values(True, *columns, mentions.c.detection_lag_s)
-        else:
-            rows = self._values(True, *columns, where=or_(r.response_s.isnot(None), r.due_at.isnot(None)))
-        sla, response, business, lag = {}, {}, {}, {}
-        for g, (wall, hours, met, *lags) in rows.items():
-            sla[g] = (int(np.sum(met == 1)), int(np.sum(met == 0)))
-            response[g] = _percentiles(wall, (0.5, 0.9))
-            business[g] = _percentiles(hours, (0.5,))
-            if lags:
-                lag[g] = _percentiles(lags[0], (0.5,))
-        if self.by != "department":
-            lag = self.detection_lags()
-        return sla, response, business, lag
+        return case((r.due_at.is_(None), None),
+                    (and_(r.first_response_at.isnot(None), r.first_response_at <= r.due_at), 1),
+                    (or_(r.first_response_at > r.due_at, r.due_at <= self.now), 0), else_=None)
+
+    def routes(self) -> tuple[dict, dict, dict]:
+        """SLA (met, missed), wall-clock and business response percentiles per group, from one pass
+        over the period's routes that have a response or a deadline."""
+        r = mention_routes.c
+        rows = self._values(True, r.response_s, r.business_response_s, self._verdict(),
+                            where=or_(r.response_s.isnot(None), r.due_at.isnot(None)))
+        sla, response, business = {}, {}, {}
+        for g, (wall, hours, met) in rows.items():
+            sla[g], response[g], business[g] = _route_figures(wall, hours, met)
+        return sla, response, business
+
+    def department_routes(self) -> tuple[dict, dict, dict, dict, dict]:
+        """Everything by department from one pass over the period's routes (a route is a mention in
+        its department). SQLite would otherwise sort a year of routes into a temporary B-tree for
+        GROUP BY, and join the routes twice."""
+        m, r = mentions.c, mention_routes.c
+        label = case((m.label == "praise", 0), (m.label == "criticism", 1), (m.label == "neutral", 2), else_=None)
+        rows = self._values(True, r.response_s, r.business_response_s, self._verdict(), m.detection_lag_s, label,
+                            case((m.question.is_(True), 1), else_=0), case((r.first_response_at.isnot(None), 1), else_=0))
+        counts, sla, response, business, lag = {}, {}, {}, {}, {}
+        for g, (wall, hours, met, lags, labels, questions, answered) in rows.items():
+            counts[g] = {"mentions": len(labels), "praise": int(np.sum(labels == 0)), "criticism": int(np.sum(labels == 1)),
+                         "neutral": int(np.sum(labels == 2)), "questions": int(np.sum(questions)),
+                         "answered": int(np.sum(answered))}
+            sla[g], response[g], business[g] = _route_figures(wall, hours, met)
+            lag[g] = _percentiles(lags, (0.5,))
+        return counts, sla, response, business, lag
 
     def detection_lags(self) -> dict:
         return {g: _percentiles(x, (0.5,)) for g, (x,) in self._values(False, mentions.c.detection_lag_s).items()}
@@ -319,6 +333,11 @@ class _Queries:
             positions[row[0]].append(i)
         data = np.array([row[1:] for row in rows], dtype=float)
         return {key: data[where].T for key, where in positions.items()}
+
+
+def _route_figures(wall: np.ndarray, hours: np.ndarray, met: np.ndarray) -> tuple:
+    return ((int(np.sum(met == 1)), int(np.sum(met == 0))), _percentiles(wall, (0.5, 0.9)),
+            _percentiles(hours, (0.5,)))
 
 
 def _percentiles(values: np.ndarray, quantiles: tuple[float, ...]) -> dict[float, float]:
