@@ -207,6 +207,8 @@ def test_the_commented_platform_examples_in_config_toml_validate(tmp_path):
     assert config.source("reddit").url == "https://oauth.reddit.com"
 
 
+
+
 RESPONSES = """
 [organization]
 name = "Dramaten"
@@ -267,6 +269,8 @@ def test_escalation_needs_its_sinks_and_an_sla_for_a_share(tmp_path):
     bad_share = RESPONSES.replace('"75%"', '"175%"')
     with pytest.raises(ConfigError, match='"175%" is not a share of the SLA'):
         load_config(write_config(tmp_path, GOOD + bad_share))
+
+
 
 
 REPORTS = """

@@ -133,3 +133,40 @@ def test_without_a_secret_alerts_carry_no_link_and_the_log_says_so_once(tmp_path
     assert [r.json()["answered_url"] for r in server.received("/hook")] == [None] * 3
     assert log.getvalue().count('"alerts.without_answered_link"') == 1
     engine.dispose()
+
+
+def test_the_link_secret_may_be_a_systemd_credential(tmp_path, monkeypatch, clock):
+    from conftest import write_config
+
+    from listener.config import load_config
+    from listener.web.links import Links
+
+    monkeypatch.delenv("LISTENER_SECRET", raising=False)
+    config = load_config(write_config(tmp_path, "[web]\nlisten = \"127.0.0.1:8750\"\n"))
+    assert Links.of(config) is None
+    (tmp_path / "creds").mkdir()
+    (tmp_path / "creds" / "LISTENER_SECRET").write_text(KEY + "\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path / "creds"))
+    url = Links.of(config).url(7, "cs", clock())
+    assert url.startswith("http://127.0.0.1:8750/answered/")
+    assert verify(KEY, url.rpartition("/")[2], clock()).mention_id == 7
+
+
+def test_a_failing_handler_is_one_log_line_and_a_500_page(tmp_path, monkeypatch, clock):
+    from conftest import write_config
+
+    from listener.config import load_config
+    from listener.store.engine import make_engine
+
+    monkeypatch.setenv("LISTENER_SECRET", KEY)
+    log = io.StringIO()
+    logs.configure("info", "json", log)
+    config = load_config(write_config(tmp_path, ""))
+    empty = make_engine(f"sqlite:///{tmp_path / 'not-upgraded.db'}")  # no tables: every query fails
+    client = TestClient(build_app(config, empty, clock), raise_server_exceptions=False)
+    token = sign(KEY, 1, "cs", clock())
+    page = client.get(f"/answered/{token}")
+    assert page.status_code == 500 and "Something went wrong" in page.text
+    (line,) = [entry for entry in log.getvalue().splitlines() if "web.failed" in entry]
+    assert '"route": "/answered/{token}"' in line and token not in line
+    empty.dispose()

@@ -255,3 +255,26 @@ def test_listener_mentions_shows_own_and_response_fields(engine, setup):
     assert t1["text"] and "in_reply_to" in t1  # the fields that were there stay
     assert set(listed("--own")) == {mention_id(engine, "t2")}
     assert set(listed("--no-own")) == {mention_id(engine, "t1")}
+
+
+def test_two_clicks_at_once_record_one_response(engine, setup):
+    import threading
+
+    config, feed, _ = setup
+    feed("toots", toot(1, local(2026, 11, 23, 9)))
+    mid = mention_id(engine, "t1")
+    barrier, results = threading.Barrier(4), []
+
+    def click():
+        barrier.wait()
+        with engine.begin() as conn:
+            results.append(record_response(conn, config, mid, at=NOW, by="", via="link", once=True).response_id)
+
+    threads = [threading.Thread(target=click) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 and sum(r is not None for r in results) == 1
+    with engine.connect() as conn:
+        assert len(response_store.of_mention(conn, mid)) == 1

@@ -147,10 +147,29 @@ def parse_account(text: str) -> tuple[str | None, str]:
     return platform, handle
 
 
+def _proxy(value: str) -> str:
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f'"{value}" is not an IP address or network; write "127.0.0.1" or "10.0.0.0/8"') from None
+    return value
+
+
 class WebConfig(_Strict):
     listen: str = "127.0.0.1:8750"
     public_url: str = ""
     secret_env: str | None = "LISTENER_SECRET"
+    trusted_user_header: str = ""
+    trusted_proxies: list[Annotated[str, AfterValidator(_proxy)]] = []
+    session: Duration = timedelta(hours=12)
+
+    @model_validator(mode="after")
+    def _header_needs_proxies(self) -> WebConfig:
+        if self.trusted_user_header and not self.trusted_proxies:
+            raise ValueError("trusted_user_header needs trusted_proxies: the addresses of the proxy that sets it")
+        return self
 
     @field_validator("listen")
     @classmethod

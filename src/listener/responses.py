@@ -108,12 +108,18 @@ def detect(conn: Connection, source_id: int, new: Mapping[int, Mention], measure
     flat comment thread, every earlier comment that had no answer. A reply whose mention is not
     stored yet waits with no mention id."""
     found = 0
-    for mention_id, m in new.items():
-        if m.own:
-            continue
-        times = store.claim_waiting(conn, mention_id, source_id, m.platform, m.external_id)
+    others = {i: m for i, m in new.items() if not m.own}
+    waiting = store.waiting(conn, [m.external_id for m in others.values()])
+    threads = [m.in_reply_to for m in others.values() if m.platform in FLAT_PLATFORMS and m.in_reply_to]
+    own_comments = store.own_in_threads(conn, source_id, threads)
+    for mention_id, m in others.items():
+        mine = [w for w in waiting if w.reply_to == m.external_id and (w.source_id == source_id or w.platform == m.platform)]
+        if mine:
+            store.claim(conn, [w.id for w in mine], mention_id)
+        times = [w.responded_at for w in mine]
         if m.platform in FLAT_PLATFORMS and m.in_reply_to:
-            own = store.earliest_own_in_thread(conn, source_id, m.in_reply_to, m.published_at)
+            own = next((o for o in own_comments if o.in_reply_to == m.in_reply_to and o.published_at >= m.published_at),
+                       None)
             if own is not None:
                 store.add(conn, mention_id=mention_id, at=own.published_at, by=own.author_name or own.author_handle,
                           via="auto", url=own.url, now=now, source_id=source_id, reply_to=m.in_reply_to,

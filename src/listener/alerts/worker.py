@@ -108,7 +108,7 @@ class Deliverer:
         """ "Unanswered for 3h 10m, SLA 4h", counted in the department's business hours."""
         department = self.departments.get(alert.department) or Department(alert.department)
         m = alert.mention
-        start = min(m["published_at"], m["first_seen_at"] or m["published_at"])
+        start = min(m["published_at"], m.get("first_seen_at") or m["published_at"])
         text = f"Unanswered for {span(department.hours.between(start, now).total_seconds())}"
         if department.sla is not None:
             text += f", SLA {span(department.sla.total_seconds())}"

@@ -115,28 +115,43 @@ def unanswered_siblings(conn: Connection, source_id: int, in_reply_to: str, unti
     return list(conn.execute(q.order_by(mentions.c.id)).scalars())
 
 
-def claim_waiting(conn: Connection, mention_id: int, source_id: int, platform: str, external_id: str) -> list[datetime]:
-    """Replies seen before this mention (waiting with mention_id null) now answer it; their times."""
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    id: int
+    reply_to: str
+    source_id: int | None
+    platform: str
+    responded_at: datetime
+
+
+def waiting(conn: Connection, external_ids: Sequence[str]) -> list[Waiting]:
+    """Replies seen before the mention they answer (mention_id null), for any of these ids."""
+    if not external_ids:
+        return []
     reply = mentions.alias("reply")
-    waiting = conn.execute(
-        select(responses.c.id, responses.c.responded_at)
+    rows = conn.execute(
+        select(responses.c.id, responses.c.reply_to, responses.c.source_id, reply.c.platform, responses.c.responded_at)
         .join(reply, reply.c.id == responses.c.reply_mention_id)
-        .where(responses.c.mention_id.is_(None), responses.c.reply_to == external_id,
-               or_(responses.c.source_id == source_id, reply.c.platform == platform))
-    ).all()
-    if waiting:
-        conn.execute(update(responses).where(responses.c.id.in_([w.id for w in waiting])).values(mention_id=mention_id))
-    return [w.responded_at for w in waiting]
+        .where(responses.c.mention_id.is_(None), responses.c.reply_to.in_(list(set(external_ids))))
+    )
+    return [Waiting(*r) for r in rows]
 
 
-def earliest_own_in_thread(conn: Connection, source_id: int, in_reply_to: str, since: datetime):
-    """Our own first comment in a flat thread published at or after ``since``, if any."""
+def claim(conn: Connection, response_ids: Sequence[int], mention_id: int) -> None:
+    conn.execute(update(responses).where(responses.c.id.in_(list(response_ids))).values(mention_id=mention_id))
+
+
+def own_in_threads(conn: Connection, source_id: int, threads: Sequence[str]) -> list:
+    """Our own comments in these flat threads of one source, earliest first."""
+    if not threads:
+        return []
     return conn.execute(
-        select(mentions.c.id, mentions.c.published_at, mentions.c.url, mentions.c.author_name, mentions.c.author_handle)
-        .where(mentions.c.source_id == source_id, mentions.c.in_reply_to == in_reply_to,
-               mentions.c.own.is_(True), mentions.c.published_at >= since)
-        .order_by(mentions.c.published_at, mentions.c.id).limit(1)
-    ).first()
+        select(mentions.c.id, mentions.c.in_reply_to, mentions.c.published_at, mentions.c.url,
+               mentions.c.author_name, mentions.c.author_handle)
+        .where(mentions.c.source_id == source_id, mentions.c.in_reply_to.in_(list(set(threads))),
+               mentions.c.own.is_(True))
+        .order_by(mentions.c.published_at, mentions.c.id)
+    ).all()
 
 
 # ── escalation ────────────────────────────────────────────────────────────────────────────────

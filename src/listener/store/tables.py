@@ -148,6 +148,7 @@ mention_routes = Table(
     Column("escalate_at", UtcDateTime()),
     Column("escalated_at", UtcDateTime()),
     Index("ix_mention_routes_escalate_at", "escalate_at"),
+    Index("ix_mention_routes_inbox", "department_id", "first_response_at", "due_at", "mention_id"),
     Index("ix_mention_routes_report", "mention_id", "department_id", "first_response_at", "due_at", "response_s",
           "business_response_s"),
 )
@@ -240,3 +241,57 @@ learned_models = Table(
     Column("metrics", JSON),
 )
 """Per-installation models trained from human_labels; the newest is the one in use."""
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("password_hash", Text),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+"""People who use the web inbox. ``role`` is admin | member | analyst; ``password_hash`` is Argon2
+(null for a user who signs in only through the reverse proxy's ``trusted_user_header``)."""
+
+user_departments = Table(
+    "user_departments",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("department", String(200), primary_key=True),
+)
+"""The departments a member sees and acts for (by name, as in config.toml)."""
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("departments", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime()),
+)
+"""Bearer tokens for the JSON API, stored as the SHA-256 of the token (shown once, never kept)."""
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("assigned_by", String(200), nullable=False),
+    Column("assigned_at", UtcDateTime(), nullable=False),
+)
+"""Who has a mention in hand; one person per mention."""
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mention_id", Integer, ForeignKey("mentions.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("by", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+"""What people wrote about a mention in the inbox, including reopenings."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 
 import uvicorn
@@ -19,6 +20,15 @@ from listener.config import WebConfig
 
 class WebError(Exception):
     """The server cannot start; the message is one line for the admin."""
+
+
+def _quiet_uvicorn() -> None:
+    """uvicorn re-raises what the app's error handler already logged as ``web.failed``; its own
+    plain-text lines would only repeat it outside the structured log."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = [logging.NullHandler()]
+        logger.propagate = False
 
 
 class _Server(uvicorn.Server):
@@ -52,6 +62,7 @@ class WebServer:
         self.host = web.host
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", server_header=False,
                                 timeout_graceful_shutdown=3)
+        _quiet_uvicorn()
         self.server = _Server(config)
         self.task: asyncio.Task | None = None
 
