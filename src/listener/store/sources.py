@@ -92,11 +92,12 @@ def get_state(conn: Connection, name: str) -> SourceState | None:
 
 
 def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta,
-              names: Iterable[str] | None = None) -> list[SourceState]:
+              names: Iterable[str] | None = None, owner: str | None = None) -> list[SourceState]:
     """Lease up to ``limit`` due sources so no other instance polls them at the same time.
 
     On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several instances share the work; the lease
-    expires on its own if the instance that took it dies mid-poll.
+    expires on its own if the instance that took it dies mid-poll, and ``owner`` (the instance id)
+    lets that instance take it back at once when it restarts.
     """
     query = (
         select(sources)
@@ -116,14 +117,14 @@ def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta,
     states = [SourceState.from_row(r) for r in conn.execute(query)]
     if states:
         conn.execute(
-            update(sources).where(sources.c.id.in_([s.id for s in states])).values(lease_until=now + lease)
+            update(sources).where(sources.c.id.in_([s.id for s in states])).values(lease_until=now + lease, lease_owner=owner)
         )
     return states
 
 
 def release(conn: Connection, ids: list[int]) -> None:
     """Give back leases of polls that were cancelled, so the sources are due again at once."""
-    conn.execute(update(sources).where(sources.c.id.in_(ids)).values(lease_until=None))
+    conn.execute(update(sources).where(sources.c.id.in_(ids)).values(lease_until=None, lease_owner=None))
 
 
 def record_success(conn: Connection, state: SourceState, *, now: datetime, next_poll_at: datetime,
@@ -138,6 +139,7 @@ def record_success(conn: Connection, state: SourceState, *, now: datetime, next_
         "cursor": cursor,
         "silent": silent,
         "lease_until": None,
+        "lease_owner": None,
     }
     if new:
         values |= {"last_new_at": now, "polls_with_new": state.polls_with_new + 1}
@@ -157,5 +159,6 @@ def record_failure(conn: Connection, state: SourceState, *, now: datetime, next_
             last_error_at=now,
             next_poll_at=next_poll_at,
             lease_until=None,
+            lease_owner=None,
         )
     )
