@@ -57,7 +57,7 @@ class RssConnector:
         fetched = await ctx.fetch()
         if fetched.not_modified:
             return PollResult(items=[], cursor=cursor, not_modified=True)
-        return PollResult(items=parse_feed(fetched.body, charset=fetched.charset), cursor=cursor)
+        return PollResult(items=await ctx.offload(parse_feed, fetched.body, fetched.charset), cursor=cursor)
 
 
 def parse_feed(body: bytes, charset: str | None = None) -> list[Item]:

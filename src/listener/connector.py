@@ -13,15 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict
 
+from listener.cpu import INLINE, CpuPool
 from listener.domain import Item
 from listener.http import Fetched, HttpClient, Validators
 
 ENTRY_POINT_GROUP = "listener.connectors"
+T = TypeVar("T")
 
 
 class NoOptions(BaseModel):
@@ -43,6 +45,7 @@ class PollContext:
     log: Any
     now: Callable[[], datetime]
     validators: Validators = field(default_factory=Validators)
+    cpu: CpuPool = INLINE
 
     async def fetch(self, url: str | None = None) -> Fetched:
         """GET ``url`` (the source's own URL by default), conditionally when it is the source's URL."""
@@ -52,6 +55,12 @@ class PollContext:
         fetched = await self.http.get(target, validators=self.validators)
         self.validators = fetched.validators
         return fetched
+
+    async def offload(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a pure, CPU-bound function (a parser) in the daemon's worker processes, so a big
+        response never stalls the other polls. ``fn`` must be importable by name; its arguments
+        and result plain data."""
+        return await self.cpu.run(fn, *args)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,16 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from listener.classify import classify as classify_text
-from listener.domain import Item, Mention
+from listener.cpu import CpuPool
+from listener.domain import Item, Label, Mention
 from listener.routing import Router, mention_text
 from listener.store import mentions as mention_store
 from listener.store import routing as routing_store
 from listener.text import content_hash
+
+
+Verdict = tuple[str, str, float, bool]
+"""What the classifier says of one text: language, label, score, question."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +48,32 @@ class SourceRef:
 
 def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
             router: Router | None = None) -> BatchResult:
-    router = router or Router()
+    """The whole way in the caller's thread."""
+    batch = unseen(engine, source, items, now)
+    classified = apply(batch, classify_batch(classify_input(batch, source.lang)))
+    return finish(engine, source, len(items), classified, router or Router(), now)
+
+
+async def process_off_loop(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
+                           router: Router, cpu: CpuPool) -> BatchResult:
+    """The same way, with classification in the CPU pool: only what is new crosses to it."""
+    batch = unseen(engine, source, items, now)
+    verdicts = await cpu.map_batches(classify_batch, classify_input(batch, source.lang))
+    return finish(engine, source, len(items), apply(batch, verdicts), router, now)
+
+
+def unseen(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime) -> list[Mention]:
     batch = normalise(items, source.name, now)
     with engine.connect() as conn:
         known = mention_store.known(conn, source.id, [m.external_id for m in batch])
-    batch = dedupe(batch, known)
-    batch = classify(batch, source.lang)
-    batch = route(batch, router, source.require_match)
-    new, alerts = store(engine, source.id, batch, router, now)
-    return BatchResult(seen=len(items), new_ids=list(new), alerts=alerts)
+    return dedupe(batch, known)
+
+
+def finish(engine: Engine, source: SourceRef, seen: int, batch: Sequence[Mention], router: Router,
+           now: datetime) -> BatchResult:
+    routed = route(batch, router, source.require_match)
+    new, alerts = store(engine, source.id, routed, router, now)
+    return BatchResult(seen=seen, new_ids=list(new), alerts=alerts)
 
 
 def normalise(items: Sequence[Item], source: str, now: datetime) -> list[Mention]:
@@ -91,13 +113,35 @@ def dedupe(batch: Sequence[Mention], known: set[str] | frozenset[str] = frozense
 def classify(batch: Sequence[Mention], lang: str | None = None) -> list[Mention]:
     """Language, label, score and question for each mention. ``lang`` is the source's language,
     used when a text is too short to tell its own (a row of emoji)."""
-    return [replace(m, **classification(m.title, m.text, lang)) for m in batch]
+    return apply(batch, classify_batch(classify_input(batch, lang)))
+
+
+def classify_input(batch: Sequence[Mention], lang: str | None) -> list[tuple[str, str | None]]:
+    """The body carries the opinion; a title alone (a video, a link) is used when there is no body."""
+    return [(m.text or m.title, lang) for m in batch]
+
+
+def classify_batch(texts: list[tuple[str, str | None]]) -> list[Verdict]:
+    """(text, the source's language or None) → (lang, label, score, question), for each text.
+    Plain data in and out, so the CPU pool can run it in another process."""
+    out = []
+    for text, lang in texts:
+        result = classify_text(text, default_lang=lang)
+        out.append((result.lang, result.label.value, result.score, result.question))
+    return out
+
+
+def apply(batch: Sequence[Mention], verdicts: Sequence[Verdict]) -> list[Mention]:
+    return [
+        replace(m, lang=lang, label=Label(label), score=score, question=question)
+        for m, (lang, label, score, question) in zip(batch, verdicts, strict=True)
+    ]
 
 
 def classification(title: str, text: str, lang: str | None = None) -> dict:
-    """The body carries the opinion; a title alone (a video, a link) is used when there is no body."""
-    result = classify_text(text or title, default_lang=lang)
-    return {"lang": result.lang, "label": result.label, "score": result.score, "question": result.question}
+    """One text's verdict as mention fields (for reclassifying stored mentions)."""
+    ((lang, label, score, question),) = classify_batch([(text or title, lang)])
+    return {"lang": lang, "label": Label(label), "score": score, "question": question}
 
 
 def route(batch: Sequence[Mention], router: Router, require_match: bool = False) -> list[Mention]:

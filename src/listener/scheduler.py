@@ -26,14 +26,19 @@ from listener.alerts.worker import Deliverer
 from listener.clock import Clock, utcnow
 from listener.config import Config, SchedulerConfig
 from listener.connector import PollContext, registry
+from listener.cpu import INLINE, CpuPool
 from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
+from listener.store import leases
+from listener.store import retention
 from listener.store import sources as source_store
 from listener.text import describe
 
 SHUTDOWN_GRACE = 8.0
+RETENTION_HOUR, RETENTION_MINUTE = 3, 17
+"""Retention runs daily at this time of [alerts] timezone: a quiet hour."""
 MIN_SILENCE = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
 
@@ -84,8 +89,10 @@ class Poller:
     """Polls one source at a time and records the outcome; shared by the daemon and `listener poll`."""
 
     def __init__(self, config: Config, engine: Engine, http: HttpClient, clock: Clock = utcnow,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, cpu: CpuPool = INLINE, owner: str | None = None):
         self.config = config
+        self.cpu = cpu
+        self.owner = owner
         self.engine = engine
         self.http = http
         self.clock = clock
@@ -98,7 +105,7 @@ class Poller:
         lease = self.config.http.timeout * 4 + timedelta(minutes=1)
         with self.engine.begin() as conn:
             return source_store.claim_due(
-                conn, self.clock(), limit or len(self.config.sources) or 1, lease, names
+                conn, self.clock(), limit or len(self.config.sources) or 1, lease, names, self.owner
             )
 
     async def poll(self, state: source_store.SourceState) -> PollOutcome:
@@ -112,13 +119,14 @@ class Poller:
             log=log,
             now=self.clock,
             validators=Validators(state.etag, state.last_modified),
+            cpu=self.cpu,
         )
         started = time.perf_counter()
         try:
             result = await registry()[source.connector]().poll(ctx, state.cursor)
-            batch = pipeline.process(
+            batch = await pipeline.process_off_loop(
                 self.engine, pipeline.SourceRef(state.id, state.name, source.lang, source.require_match),
-                result.items, self.clock(), self.router,
+                result.items, self.clock(), self.router, self.cpu,
             )
         except asyncio.CancelledError:
             with self.engine.begin() as conn:
@@ -190,11 +198,15 @@ class Daemon:
         self.log = get_logger()
         self.in_flight: dict[int, asyncio.Task] = {}
         self.stopping = asyncio.Event()
+        self.backlog = False
+        """The last tick found more due sources than it had room for: claim again as polls end."""
+        self.refills: set[asyncio.Task] = set()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
+        await self._start()
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
             self.tick, "interval", seconds=self.poller.policy.tick.total_seconds(),
@@ -203,8 +215,11 @@ class Daemon:
         zone = ZoneInfo(self.poller.config.alerts.timezone)
         for department in self.poller.router.departments.values():
             if department.digest:
-                scheduler.add_job(self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
+                scheduler.add_job(self.digest, CronTrigger.from_crontab(department.digest, timezone=zone),
                                   args=[department.name], id=f"digest:{department.name}", coalesce=True)
+        if self.poller.config.store.keep:
+            scheduler.add_job(self.prune, CronTrigger(hour=RETENTION_HOUR, minute=RETENTION_MINUTE, timezone=zone),
+                              id="retention", coalesce=True)
         scheduler.start()
         delivery = asyncio.create_task(self._deliver_forever(), name="deliver")
         self.log.info("daemon.started", sources=len(self.poller.config.sources))
@@ -218,6 +233,45 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         self.log.info("daemon.stopped")
+
+    async def _start(self) -> None:
+        """Take back what a previous life of this instance held when it died, and load the
+        classifier in every worker before the first poll needs it."""
+        owner = self.poller.owner
+        if owner:
+            try:
+                with self.poller.engine.begin() as conn:
+                    freed_sources, freed_alerts = leases.take_back(conn, owner)
+            except Exception as exc:  # the database is away: the leases run out by themselves
+                self.log.error("leases.take_back_failed", error=describe(exc))
+            else:
+                if freed_sources or freed_alerts:
+                    self.log.info("leases.taken_back", instance=owner, sources=freed_sources, alerts=freed_alerts)
+        await self.poller.cpu.start()
+
+    async def digest(self, department: str) -> None:
+        """One department's digest, sent by one instance only: the run is keyed by its minute."""
+        slot = self.poller.clock().strftime("%Y-%m-%dT%H:%M")
+        try:
+            with leases.run_once(self.poller.engine, f"digest:{department}", slot, self.poller.owner or "",
+                                 self.poller.clock) as mine:
+                if mine:
+                    await self.deliverer.send_digest(department)
+        except Exception as exc:  # the digest alerts stay pending and go out with the next one
+            self.log.error("digest.failed", department=department, error=describe(exc))
+
+    async def prune(self) -> None:
+        """Retention, once a day across instances."""
+        now = self.poller.clock()
+        keep = self.poller.config.store.keep
+        try:
+            with leases.run_once(self.poller.engine, "retention", now.date().isoformat(), self.poller.owner or "",
+                                 self.poller.clock) as mine:
+                if mine:
+                    pruned = await asyncio.to_thread(retention.prune, self.poller.engine, now - keep)
+                    self.log.info("retention.pruned", mentions=pruned, older_than=_iso(now - keep))
+        except Exception as exc:  # tried again tomorrow
+            self.log.error("retention.failed", error=describe(exc))
 
     def stop(self) -> None:
         if not self.stopping.is_set():
@@ -250,6 +304,7 @@ class Daemon:
         except Exception as exc:  # the database is away; try again next tick
             self.log.error("tick.failed", error=describe(exc))
             return
+        self.backlog = len(due) == room
         for state in due:
             task = asyncio.create_task(self.poller.poll(state), name=f"poll:{state.name}")
             self.in_flight[state.id] = task
@@ -261,6 +316,11 @@ class Daemon:
         self.in_flight.pop(source_id, None)
         if not task.cancelled() and task.exception() is not None:
             self.log.error("poll.crashed", source=name, error=describe(task.exception()))
+        if self.backlog and not self.stopping.is_set():
+            self.backlog = False
+            refill = asyncio.get_running_loop().create_task(self.tick())
+            self.refills.add(refill)
+            refill.add_done_callback(self.refills.discard)
 
     async def _drain(self) -> None:
         tasks = list(self.in_flight.values())

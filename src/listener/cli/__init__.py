@@ -1,6 +1,6 @@
 """The `listener` command: one module per command group, registered on the group in base.py."""
 
-from listener.cli import alerts, classify, daemon, db, mentions, sources  # noqa: F401 - each registers its commands
+from listener.cli import alerts, classify, daemon, db, mentions, privacy, sources  # noqa: F401 - each registers its commands
 from listener.cli.base import cli
 
 
