@@ -20,7 +20,6 @@ from listener.store import mentions as mention_store
 from listener.store import routing as routing_store
 from listener.text import content_hash
 
-
 Verdict = tuple[str, str, float, bool]
 """What the classifier says of one text: language, label, score, question."""
 

@@ -31,8 +31,7 @@ from listener.http import HttpClient, RetryLater, Validators
 from listener.logs import get_logger
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
-from listener.store import leases
-from listener.store import retention
+from listener.store import leases, retention
 from listener.store import sources as source_store
 from listener.text import describe
 
@@ -124,7 +123,7 @@ class Poller:
         started = time.perf_counter()
         try:
             result = await registry()[source.connector]().poll(ctx, state.cursor)
-            batch = await pipeline.process_off_loop(
+            batch = pipeline.BatchResult(0, []) if not result.items else await pipeline.process_off_loop(
                 self.engine, pipeline.SourceRef(state.id, state.name, source.lang, source.require_match),
                 result.items, self.clock(), self.router, self.cpu,
             )
@@ -199,7 +198,8 @@ class Daemon:
         self.in_flight: dict[int, asyncio.Task] = {}
         self.stopping = asyncio.Event()
         self.backlog = False
-        """The last tick found more due sources than it had room for: claim again as polls end."""
+        """The last tick found more due sources than it had room for: claim again as polls end
+        (once a quarter of the room is free, so that one claim leases several sources)."""
         self.refills: set[asyncio.Task] = set()
 
     async def run(self) -> None:
@@ -316,7 +316,8 @@ class Daemon:
         self.in_flight.pop(source_id, None)
         if not task.cancelled() and task.exception() is not None:
             self.log.error("poll.crashed", source=name, error=describe(task.exception()))
-        if self.backlog and not self.stopping.is_set():
+        room = self.poller.policy.concurrency - len(self.in_flight)
+        if self.backlog and room >= max(1, self.poller.policy.concurrency // 4) and not self.stopping.is_set():
             self.backlog = False
             refill = asyncio.get_running_loop().create_task(self.tick())
             self.refills.add(refill)
