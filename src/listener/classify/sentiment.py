@@ -163,7 +163,8 @@ def _sentence(sentence: str, lang: str) -> tuple[float, bool]:
 
     if _reproach(words, g):
         valences.append(_REPROACH)
-    if any(tuple(words[i : i + len(phrase)]) == phrase for phrase in g.excess for i in range(len(words))):
+    if g.excess and any(tuple(words[i : i + len(phrase)]) == phrase
+                        for i, word in enumerate(words) for phrase in g.excess if word == phrase[0]):
         valences.append(_EXCESS)
     if pivot >= 0:
         valences = [v * 0.5 for v in valences[:pivot]] + [v * 1.5 for v in valences[pivot:]]
