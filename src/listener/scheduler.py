@@ -201,6 +201,10 @@ class Daemon:
         """The last tick found more due sources than it had room for: claim again as polls end
         (once a quarter of the room is free, so that one claim leases several sources)."""
         self.refills: set[asyncio.Task] = set()
+        self.store_away = False
+        """The last tick could not reach the database."""
+        self.stranded = False
+        """A poll ended without recording its end (the database was away): its lease is still ours."""
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -282,6 +286,7 @@ class Daemon:
         """Send alerts as soon as a poll writes them, and retries when they fall due."""
         wake = self.poller.alerts_written
         tick = self.poller.config.alerts.tick.total_seconds()
+        stranded = False
         while True:
             try:
                 await asyncio.wait_for(wake.wait(), timeout=tick)
@@ -289,9 +294,13 @@ class Daemon:
                 pass
             wake.clear()
             try:
+                if stranded:  # no round is under way here: every immediate alert we lease is idle
+                    self._take_back(alerts=True)
+                    stranded = False
                 await self.deliverer.deliver_due()
-            except Exception:  # the database may be briefly away; alerts wait in the outbox
-                self.log.exception("alert.worker_failed")
+            except Exception as exc:  # the database may be briefly away; alerts wait in the outbox
+                self.log.error("alert.worker_failed", error=describe(exc))
+                stranded = True
 
     async def tick(self) -> None:
         if self.stopping.is_set():
@@ -300,10 +309,19 @@ class Daemon:
         if room <= 0:
             return
         try:
+            if self.stranded:
+                self._take_back(alerts=False)
+                self.stranded = False
             due = self.poller.claim(limit=room)
         except Exception as exc:  # the database is away; try again next tick
-            self.log.error("tick.failed", error=describe(exc))
+            if not self.store_away:
+                self.log.error("store.unavailable", error=describe(exc))
+            self.log.debug("tick.failed", error=describe(exc))
+            self.store_away = True
             return
+        if self.store_away:
+            self.log.info("store.recovered")
+            self.store_away = False
         self.backlog = len(due) == room
         for state in due:
             task = asyncio.create_task(self.poller.poll(state), name=f"poll:{state.name}")
@@ -311,17 +329,27 @@ class Daemon:
             task.add_done_callback(lambda t, sid=state.id, name=state.name: self._done(sid, name, t))
 
     def _done(self, source_id: int, name: str, task: asyncio.Task) -> None:
-        """A poll that could not even record its failure (the database is away): say so; its
-        lease runs out and the source is polled again."""
+        """A poll that could not even record its failure (the database is away): say so; the
+        next tick that reaches the database frees its lease, and the source is polled again."""
         self.in_flight.pop(source_id, None)
         if not task.cancelled() and task.exception() is not None:
             self.log.error("poll.crashed", source=name, error=describe(task.exception()))
+            self.stranded = True
         room = self.poller.policy.concurrency - len(self.in_flight)
         if self.backlog and room >= max(1, self.poller.policy.concurrency // 4) and not self.stopping.is_set():
             self.backlog = False
             refill = asyncio.get_running_loop().create_task(self.tick())
             self.refills.add(refill)
             refill.add_done_callback(self.refills.discard)
+
+    def _take_back(self, alerts: bool) -> None:
+        owner = self.poller.owner
+        if not owner:
+            return
+        with self.poller.engine.begin() as conn:
+            freed_sources, freed_alerts = leases.take_back(conn, owner, busy=list(self.in_flight), alerts=alerts)
+        if freed_sources or freed_alerts:
+            self.log.info("leases.taken_back", instance=owner, sources=freed_sources, alerts=freed_alerts)
 
     async def _drain(self) -> None:
         tasks = list(self.in_flight.values())

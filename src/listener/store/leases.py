@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,17 +35,24 @@ def instance_id(config_path: Path | str) -> str:
     return f"{socket.gethostname()[:40]}-{hashlib.sha256(where.encode()).hexdigest()[:12]}"
 
 
-def take_back(conn: Connection, owner: str) -> tuple[int, int]:
-    """Free the leases a previous life of this instance held when it died: its sources are due
-    again at once and its alerts are resent (with the same delivery ids) instead of waiting for
-    the leases to run out. Returns (sources, alerts) freed."""
-    freed_sources = conn.execute(
-        update(sources).where(sources.c.lease_owner == owner).values(lease_until=None, lease_owner=None)
-    ).rowcount
-    freed_alerts = conn.execute(
-        update(outbox).where(outbox.c.lease_owner == owner, outbox.c.state == "pending")
-        .values(lease_until=None, lease_owner=None)
-    ).rowcount
+def take_back(conn: Connection, owner: str, busy: Iterable[int] = (), alerts: bool = True) -> tuple[int, int]:
+    """Free the leases this instance holds but no longer works on: at start, those of its
+    previous life (its sources are due again at once, its alerts resent with the same delivery
+    ids, instead of waiting for the leases to run out); after the database was away, those of
+    polls that could not record their end. ``busy`` sources are being polled and keep theirs;
+    digest alerts are never freed here, as a digest may be on its way. Returns (sources, alerts)."""
+    busy = list(busy)
+    query = update(sources).where(sources.c.lease_owner == owner)
+    if busy:
+        query = query.where(sources.c.id.not_in(busy))
+    freed_sources = conn.execute(query.values(lease_until=None, lease_owner=None)).rowcount
+    freed_alerts = 0
+    if alerts:
+        freed_alerts = conn.execute(
+            update(outbox).where(outbox.c.lease_owner == owner, outbox.c.state == "pending",
+                                 outbox.c.digest.is_(False))
+            .values(lease_until=None, lease_owner=None)
+        ).rowcount
     return freed_sources, freed_alerts
 
 
