@@ -33,6 +33,7 @@ from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import leases, retention
 from listener.store import sources as source_store
+from listener.store.engine import explain
 from listener.text import describe
 
 SHUTDOWN_GRACE = 8.0
@@ -164,7 +165,7 @@ class Poller:
         delay = jittered(backoff(failures, state.interval, self.policy.max_backoff), self.policy.jitter, self.rng)
         if isinstance(exc, RetryLater):
             delay = honour_retry_after(delay, exc.retry_after, MAX_RETRY_AFTER)
-        error = describe(exc)
+        error = explain(exc)
         next_at = now + delay
         with self.engine.begin() as conn:
             source_store.record_failure(conn, state, now=now, next_poll_at=next_at, error=error)
@@ -299,7 +300,7 @@ class Daemon:
                     stranded = False
                 await self.deliverer.deliver_due()
             except Exception as exc:  # the database may be briefly away; alerts wait in the outbox
-                self.log.error("alert.worker_failed", error=describe(exc))
+                self.log.error("alert.worker_failed", error=explain(exc))
                 stranded = True
 
     async def tick(self) -> None:
@@ -315,7 +316,7 @@ class Daemon:
             due = self.poller.claim(limit=room)
         except Exception as exc:  # the database is away; try again next tick
             if not self.store_away:
-                self.log.error("store.unavailable", error=describe(exc))
+                self.log.error("store.unavailable", error=explain(exc))
             self.log.debug("tick.failed", error=describe(exc))
             self.store_away = True
             return
@@ -333,7 +334,7 @@ class Daemon:
         next tick that reaches the database frees its lease, and the source is polled again."""
         self.in_flight.pop(source_id, None)
         if not task.cancelled() and task.exception() is not None:
-            self.log.error("poll.crashed", source=name, error=describe(task.exception()))
+            self.log.error("poll.crashed", source=name, error=explain(task.exception()))
             self.stranded = True
         room = self.poller.policy.concurrency - len(self.in_flight)
         if self.backlog and room >= max(1, self.poller.policy.concurrency // 4) and not self.stopping.is_set():

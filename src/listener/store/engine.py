@@ -16,6 +16,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from listener.text import describe
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 0x6C697374656E  # "listen": one advisory lock id for schema changes
 
@@ -29,6 +31,17 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+DISK_FULL = ("database or disk is full", "No space left on device", "could not extend file")
+
+
+def explain(exc: BaseException) -> str:
+    """A store error in words an admin can act on; anything else as its first line."""
+    text = describe(exc)
+    if any(sign in str(exc) for sign in DISK_FULL):
+        return f"the store's disk is full; free space there (nothing is lost: what failed is retried) [{text}]"
+    return text
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
