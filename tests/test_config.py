@@ -177,3 +177,14 @@ timezone = "Mars/Olympus"
     assert any(p.startswith("config.toml: routes[0].priority:") for p in problems)
     assert "config.toml: queries[0].query: the query ends where a term was expected" in problems
     assert 'config.toml: alerts.timezone: unknown time zone "Mars/Olympus"; use a name such as "Europe/Stockholm"' in problems
+
+
+def test_retention_and_worker_processes(tmp_path):
+    config = load_config(write_config(tmp_path, '[store]\nkeep = "400d"\n\n[scheduler]\nworkers = 0\n' + GOOD))
+    assert config.store.keep == timedelta(days=400) and config.scheduler.workers == 0
+    default = load_config(write_config(tmp_path, GOOD))
+    assert default.store.keep is None and default.scheduler.workers is None
+    with pytest.raises(ConfigError) as bad:
+        load_config(write_config(tmp_path, '[store]\nkeep = "2h"\n\n[scheduler]\nworkers = -1\n' + GOOD))
+    text = "\n".join(bad.value.problems)
+    assert "store.keep: keep mentions at least a day" in text and "scheduler.workers" in text

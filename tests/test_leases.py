@@ -74,3 +74,43 @@ def test_the_instance_id_is_stable_and_differs_per_config(tmp_path, monkeypatch)
     assert leases.instance_id(a) == leases.instance_id(a) != leases.instance_id(b)
     monkeypatch.setenv(leases.ENV_VAR, "web-2")
     assert leases.instance_id(a) == "web-2"
+
+
+def test_a_digest_goes_out_once_per_scheduled_minute_across_instances(tmp_path, db_url, server, clock, monkeypatch):
+    import asyncio
+
+    from alerting import PRAISE, feed, poll_and_deliver, setup
+    from test_alerts import DIGEST, hook_requests
+
+    from listener.alerts.worker import Deliverer
+    from listener.config import load_config
+    from listener.http import HttpClient
+    from listener.scheduler import Daemon, Poller
+
+    monkeypatch.setenv("TEST_HOOK_SECRET", "s3cret")
+    path, config, engine = setup(tmp_path, db_url, server, texts=(PRAISE,))
+    path.write_text(path.read_text().replace("[[sources]]", DIGEST.format(priority="normal") + "\n[[sources]]", 1))
+    config = load_config(path)
+
+    def digest(owner: str) -> None:
+        async def go():
+            async with HttpClient(config.http) as http:
+                deliverer = Deliverer(config, engine, clock, owner=owner)
+                try:
+                    await Daemon(Poller(config, engine, http, clock, owner=owner), deliverer).digest("press")
+                finally:
+                    await deliverer.aclose()
+
+        asyncio.run(go())
+
+    poll_and_deliver(config, engine, clock)
+    digest("one")
+    assert len(hook_requests(server)) == 1
+    server.add("/comments", body=feed(PRAISE, PRAISE + " Igen!"))
+    clock.advance(seconds=20)
+    poll_and_deliver(config, engine, clock)  # a new digest alert, pending
+    digest("two")  # the same scheduled minute, already run by another instance
+    assert len(hook_requests(server)) == 1
+    clock.advance(minutes=1)
+    digest("two")
+    assert len(hook_requests(server)) == 2
