@@ -170,3 +170,29 @@ def test_two_processes_starting_on_a_new_file_both_migrate(tmp_path):
         results = [p.communicate(timeout=120) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], results
         assert all("schema at revision" in out for out, _ in results)
+
+
+def test_a_migration_that_dies_half_way_leaves_no_half_schema(tmp_path):
+    from sqlalchemy import event
+
+    from listener.store.engine import current_revision, make_engine, upgrade
+
+    db = tmp_path / "half.db"
+    engine = make_engine(f"sqlite:///{db}")
+    created = []
+
+    def die_on_the_fourth_table(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("CREATE TABLE"):
+            created.append(statement)
+            if len(created) == 4:
+                raise RuntimeError("killed")
+
+    event.listen(engine, "before_cursor_execute", die_on_the_fourth_table)
+    with pytest.raises(RuntimeError):
+        upgrade(engine)
+    event.remove(engine, "before_cursor_execute", die_on_the_fourth_table)
+    raw = sqlite3.connect(db)
+    assert raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == []
+    raw.close()
+    upgrade(engine)
+    assert current_revision(engine) is not None
