@@ -36,6 +36,7 @@ def shared_config(tmp_path, server, db_url, name: str, sources: int) -> object:
     """One config file per instance (the instance id is derived from its path), same content."""
     hook = server.add("/hook", body=b"ok", content_type="text/plain", etag=False)
     routing = ROUTING.split("[[sources]]")[0].format(hook=hook, concurrency=4)
+    routing = routing.replace('lease = "1s"', 'lease = "2m"')  # the default: no send outlasts it here
     body = routing + '\n[scheduler]\ntick = "1s"\nconcurrency = 3\n\n[logging]\nformat = "json"\n'
     for n in range(sources):
         url = server.add(f"/feed/{n}", body=feed(f"{COMPLAINT} ({n})", f"{PRAISE} ({n})", f"{QUESTION} ({n})"))
@@ -117,5 +118,5 @@ url = "{good}"
     again = daemons(config_a, "a2")
     wait_until(lambda: len(server.received("/hang")) == 2, 60, what="the restarted instance's poll of its source")
     taken = [e for e in again.events() if e["event"] == "leases.taken_back"]
-    assert taken and taken[0]["sources"] == 1
+    assert taken and taken[0]["sources"] >= 1
     again.kill()

@@ -37,11 +37,10 @@ def small_disk():
 def fill(folder: Path) -> Path:
     """Write until the disk refuses another byte."""
     filler = folder / "filler"
-    with open(filler, "wb") as out:
+    with open(filler, "wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 16384)
-                out.flush()
         except OSError:
             pass
     return filler

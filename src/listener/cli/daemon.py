@@ -89,6 +89,7 @@ class _workers:
         from listener.scheduler import Poller
         from listener.store import routing as routing_store
         from listener.store import sources as source_store
+        from listener.store import leases
         from listener.store.leases import instance_id
 
         config = self.ctx.config
@@ -98,6 +99,7 @@ class _workers:
         poller = Poller(config, self.engine, self.http, cpu=self.cpu, owner=owner)
         self.deliverer = Deliverer(config, self.engine, owner=owner)
         with self.engine.begin() as conn:
+            leases.exclusive(conn)
             source_store.sync(conn, self.ctx.config.sources, datetime.now(UTC))
             routing_store.sync_departments(conn, poller.router)
         return poller, self.deliverer

@@ -16,13 +16,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
 from listener.clock import Clock, utcnow
 from listener.store.tables import job_runs, outbox, sources
 
 ENV_VAR = "LISTENER_INSTANCE"
 JOB_LEASE = timedelta(hours=1)
+SETUP_LOCK_KEY = 0x6C6973746E31
 
 
 def instance_id(config_path: Path | str) -> str:
@@ -54,6 +55,16 @@ def take_back(conn: Connection, owner: str, busy: Iterable[int] = (), alerts: bo
             .values(lease_until=None, lease_owner=None)
         ).rowcount
     return freed_sources, freed_alerts
+
+
+def exclusive(conn: Connection) -> None:
+    """Make the caller's transaction the only one of its kind across instances until it ends:
+    instances starting together each write the config's sources and departments into the tables,
+    and two inserting the same new name at once would collide."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SETUP_LOCK_KEY})
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # SQLite: take the write lock now, not at the first write
 
 
 @contextmanager
