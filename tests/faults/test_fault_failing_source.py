@@ -4,6 +4,7 @@ the cap and stays there, it is never abandoned, and admins are told once, and on
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 from test_scheduler import events, make_poller, poll_once, state  # noqa: F401 - events is a fixture
 
@@ -22,7 +23,7 @@ def test_a_source_failing_for_days_backs_off_to_the_cap_and_comes_back(tmp_path,
         delays.append(outcome.next_poll_at - clock())
         clock.now = outcome.next_poll_at
     growing = delays[: delays.index(max(delays)) + 1]
-    assert all(b >= a * 0.85 for a, b in zip(growing, growing[1:], strict=False)), "the backoff shrank"
+    assert all(b >= a * 0.85 for a, b in pairwise(growing)), "the backoff shrank"
     capped = [d for d in delays if d > CAP * 0.85]
     assert len(capped) >= DAYS * 3, "the delay did not stay at the cap"
     assert max(delays) <= CAP * 1.1 + timedelta(seconds=1)

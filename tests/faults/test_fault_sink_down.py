@@ -7,7 +7,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from alerting import COMPLAINT, PRAISE, QUESTION, ROUTING, deliver, feed, poll_and_deliver
+from alerting import (
+    COMPLAINT,
+    PRAISE,
+    QUESTION,
+    ROUTING,
+    deliver,
+    feed,
+    poll_and_deliver,
+)
 from conftest import write_config
 from sqlalchemy import select
 

@@ -87,9 +87,9 @@ class _workers:
         from listener.cpu import INLINE, CpuPool
         from listener.http import HttpClient
         from listener.scheduler import Poller
+        from listener.store import leases
         from listener.store import routing as routing_store
         from listener.store import sources as source_store
-        from listener.store import leases
         from listener.store.leases import instance_id
 
         config = self.ctx.config
