@@ -69,6 +69,24 @@ class Daemons:
     def cleanup(self) -> None:
         for daemon in self.all:
             daemon.kill()
+        for daemon in self.all:  # a worker that outlived its daemon (which is a bug) must not linger
+            for pid in leftovers(daemon.config):
+                os.kill(pid, signal.SIGKILL)
+
+
+def leftovers(config: Path) -> list[int]:
+    """Processes still running with this config: daemons or their workers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if str(config).encode() in command:
+            found.append(int(entry.name))
+    return found
 
 
 def wait_until(check: Callable[[], bool], timeout: float, every: float = 0.1, what: str = "condition") -> None:

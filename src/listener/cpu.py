@@ -9,9 +9,13 @@ picklable data (bytes, strings, tuples, dataclasses of those).
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -20,6 +24,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 BATCH = 200
 """Items per task: big enough that pickling and the trip between processes cost a few per cent,
 small enough that a big feed is shared between the workers."""
@@ -33,13 +38,32 @@ def warm_up() -> None:
     classify("warm up: the service was quick and friendly", default_lang="en")
 
 
-def _worker_start() -> None:
+def _worker_start(daemon: int) -> None:
     """Signals are the daemon's to handle: Ctrl-C reaches the whole process group and systemd
     signals the whole cgroup, but a worker must finish its batch and leave when the daemon closes
-    the pool (or dies: the pool's pipe breaks)."""
+    the pool. If the daemon dies (SIGKILL, out of memory) the worker dies with it: a forked worker
+    holds both ends of the pool's pipes, so it would never see them break and would live on."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with(daemon)
     warm_up()
+
+
+def _die_with(daemon: int) -> None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch, args=(daemon,), daemon=True, name="watch-daemon").start()
+    if os.getppid() != daemon:  # it died before the line above
+        os._exit(1)
+
+
+def _watch(daemon: int) -> None:
+    """Where the kernel cannot be asked (not Linux): look once a second."""
+    while os.getppid() == daemon:
+        time.sleep(1)
+    os._exit(1)
 
 
 class CpuPool:
@@ -54,7 +78,7 @@ class CpuPool:
         if self.workers <= 0:
             return None
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_worker_start)
+                                   initializer=_worker_start, initargs=(os.getpid(),))
 
     async def start(self) -> None:
         """Start every worker and load what it needs now, before the first poll waits on it. The

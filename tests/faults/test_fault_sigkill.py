@@ -12,13 +12,13 @@ from collections import Counter
 import pytest
 from alerting import COMPLAINT, PRAISE, QUESTION, ROUTING, feed
 from conftest import write_config
-from processes import wait_until
+from processes import leftovers, wait_until
 from sqlalchemy import func, select
 
 from listener.store.engine import make_engine
 from listener.store.tables import mentions, outbox
 
-ROUNDS = 22
+ROUNDS = 20
 PER_ROUND = 2
 TEXTS = (COMPLAINT, PRAISE, QUESTION)
 
@@ -45,7 +45,12 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
             published += len(TEXTS)
         config = write_config(tmp_path, head + sources)
         daemon = daemons(config, f"round{n}")
-        time.sleep(rng.uniform(0.5, 4.0))
+        try:  # most kills after the start, while it polls and sends; the others during the start
+            wait_until(lambda d=daemon: any(e["event"] == "daemon.started" for e in d.events()),
+                       rng.uniform(1.0, 6.0), 0.05)
+        except AssertionError:
+            pass
+        time.sleep(rng.uniform(0.0, 1.0))
         daemon.kill()
         events = {e["event"] for e in daemon.events()}
         rounds.append(("poll.done" in events, "alert.sent" in events))
@@ -67,6 +72,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
 
     wait_until(done, 120, 0.5, "every mention stored and every alert sent")
     assert final.stop() == 0
+    wait_until(lambda: not leftovers(config), 10, what="no worker process to outlive its daemon")
     with engine.connect() as conn:
         keys = conn.execute(select(mentions.c.source_id, mentions.c.external_id)).all()
         rows = conn.execute(select(outbox.c.delivery_id, outbox.c.mention_id, outbox.c.department_id,
@@ -79,6 +85,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
     resent = sum(received.values()) - len(ids)
     polled = sum(p for p, _ in rounds)
     sending = sum(a for _, a in rounds)
-    print(f"\nfault (a): {ROUNDS} SIGKILLs ({polled} after polls had stored mentions, {sending} during delivery); "
+    print(f"\nfault (a): {ROUNDS} SIGKILLs ({polled} after polls had stored mentions, {sending} after alerts "
+          f"went out); "
           f"{published} mentions stored once each; {len(ids)} alerts delivered, {resent} of them twice "
           f"(a kill between send and mark), all under their first delivery id")
