@@ -75,7 +75,7 @@ class RssConnector:
         fetched = await ctx.fetch()
         if fetched.not_modified:
             return PollResult(items=[], cursor=cursor, not_modified=True)
-        items = parse_feed(fetched.body, charset=fetched.charset)
+        items = await ctx.offload(parse_feed, fetched.body, fetched.charset)
         if ctx.options.unwrap_redirects:
             items = [replace(item, url=unwrap_redirect(item.url)) for item in items]
         return PollResult(items=items, cursor=cursor)

@@ -81,3 +81,13 @@ def write_config(tmp_path: Path, body: str, db_url: str | None = None) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(store + body, encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def daemons(tmp_path):
+    """Starts `listener run` processes (see processes.py); all are killed after the test."""
+    from processes import Daemons
+
+    started = Daemons(tmp_path)
+    yield started
+    started.cleanup()

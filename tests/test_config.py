@@ -333,3 +333,14 @@ def test_report_sinks_must_be_email_and_baselines_known(tmp_path):
     assert 'config.toml: reports[0].sinks[0]: "chat" is not an email sink; reports go by e-mail (email sinks: mail)' in lines
     assert any(l.startswith('config.toml: reports[0].sinks[1]: "nowhere" is not an email sink') for l in lines)
     assert any(l.startswith('config.toml: reports[0].baseline: no baseline named "befor", and not a period') for l in lines)
+
+
+def test_retention_and_worker_processes(tmp_path):
+    config = load_config(write_config(tmp_path, '[store]\nkeep = "400d"\n\n[scheduler]\nworkers = 0\n' + GOOD))
+    assert config.store.keep == timedelta(days=400) and config.scheduler.workers == 0
+    default = load_config(write_config(tmp_path, GOOD))
+    assert default.store.keep is None and default.scheduler.workers is None
+    with pytest.raises(ConfigError) as bad:
+        load_config(write_config(tmp_path, '[store]\nkeep = "2h"\n\n[scheduler]\nworkers = -1\n' + GOOD))
+    text = "\n".join(bad.value.problems)
+    assert "store.keep: keep mentions at least a day" in text and "scheduler.workers" in text

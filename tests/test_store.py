@@ -131,8 +131,8 @@ def test_a_repoll_classifies_only_what_is_new(engine, monkeypatch):
 
     states = add_sources(engine, "a")
     classified = []
-    real = pipeline.classify
-    monkeypatch.setattr(pipeline, "classify", lambda batch, lang=None, model=None: classified.append(len(batch)) or real(batch, lang, model))
+    real = pipeline.classify_batch
+    monkeypatch.setattr(pipeline, "classify_batch", lambda texts, model=None: classified.append(len(texts)) or real(texts, model))
     process(engine, SourceRef(states["a"].id, "a"), [item(1), item(2)], NOW)
     process(engine, SourceRef(states["a"].id, "a"), [item(1), item(2), item(3)], NOW)
     assert classified == [2, 1]

@@ -42,6 +42,15 @@ class _Strict(BaseModel):
 
 class StoreConfig(_Strict):
     url: str = "sqlite:///listener.db"
+    keep: Duration | None = None
+    """Mentions published longer ago are deleted daily (their figures stay in daily_figures)."""
+
+    @field_validator("keep")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(days=1):
+            raise ValueError('keep mentions at least a day, e.g. "400d"; leave it out to keep them forever')
+        return value
 
     @field_validator("url")
     @classmethod
@@ -61,6 +70,8 @@ class StoreConfig(_Strict):
 class SchedulerConfig(_Strict):
     tick: Duration = timedelta(seconds=5)
     concurrency: int = Field(default=8, gt=0)
+    workers: int | None = Field(default=None, ge=0)
+    """Processes that parse and classify; one per core by default, 0 to do it on the event loop."""
     max_backoff: Duration = timedelta(hours=6)
     jitter: float = Field(default=0.1, ge=0, lt=1)
     stream_checkpoint: Duration = timedelta(seconds=5)

@@ -16,13 +16,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from listener.cpu import INLINE, CpuPool
 from listener.domain import Item
 from listener.http import Fetched, HttpClient, Validators
+
+T = TypeVar("T")
+
 
 
 class NoOptions(BaseModel):
@@ -44,6 +48,7 @@ class PollContext:
     log: Any
     now: Callable[[], datetime]
     validators: Validators = field(default_factory=Validators)
+    cpu: CpuPool = INLINE
 
     hosts: set[str] = field(default_factory=set)
     """Every host this poll asked, so the scheduler can keep the next poll behind their rate limits."""
@@ -67,6 +72,12 @@ class PollContext:
     async def request(self, method: str, url: str, **kwargs: Any) -> Fetched:
         self.hosts.add(httpx.URL(url).host)
         return await self.http.request(method, url, **kwargs)
+
+    async def offload(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a pure, CPU-bound function (a parser) in the daemon's worker processes, so a big
+        response never stalls the other polls. ``fn`` must be importable by name; its arguments
+        and result plain data."""
+        return await self.cpu.run(fn, *args)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 from pydantic import BaseModel, ConfigDict, Field
 
 from listener import __version__
@@ -224,7 +226,7 @@ class HttpClient:
             timeout=httpx.Timeout(config.timeout.total_seconds()),
             follow_redirects=True,
             max_redirects=config.max_redirects,
-            transport=transport,
+            transport=transport or _Transport(limits=httpx.Limits(max_connections=500)),
         )
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.per_host)
@@ -288,7 +290,7 @@ class HttpClient:
                     raise FetchError(f"broken compressed body from {shown}: {exc}") from None
                 except httpx.ConnectError as exc:
                     raise FetchError(f"cannot connect to {host}: {_reason(exc)}") from None
-                except httpx.HTTPError as exc:
+                except (httpx.HTTPError, aiohttp.ClientError) as exc:
                     raise FetchError(f"{type(exc).__name__} fetching {shown}: {exc or 'connection failed'}") from None
         except FetchError as exc:
             _mask(exc, secrets)
@@ -374,7 +376,7 @@ def _reason(exc: Exception) -> str:
     text = str(exc)
     if "Name or service not known" in text or "nodename nor servname" in text or "Temporary failure in name resolution" in text:
         return "host name not found (offline, or a typo in the URL?)"
-    if "Connection refused" in text or "All connection attempts failed" in text:
+    if any(words in text for words in ("Connection refused", "All connection attempts failed", "Connect call failed")):
         return "connection refused"
     return text or type(exc).__name__
 
@@ -384,3 +386,22 @@ def _validators(response: httpx.Response, previous: Validators) -> Validators:
         etag=response.headers.get("ETag") or previous.etag,
         last_modified=response.headers.get("Last-Modified") or previous.last_modified,
     )
+
+
+class _Transport(AiohttpTransport):
+    """aiohttp under httpx (httpx's own transport costs ~1.6 ms of CPU per request, which caps a
+    poller at ~600 requests/s however many are 304s; PERFORMANCE.md), with two fixes: a redirected
+    GET reaches the transport with an unread empty stream, which aiohttp would send as a chunked
+    body, so a bodiless request is sent without one; and a refused connection is a ConnectError,
+    not the ConnectTimeout the library maps it to."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method in ("GET", "HEAD"):
+            request = httpx.Request(request.method, request.url, headers=request.headers,
+                                    extensions=request.extensions)
+        try:
+            return await super().handle_async_request(request)
+        except httpx.ConnectTimeout as exc:
+            if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
+                raise httpx.ConnectError(str(exc.__cause__), request=request) from exc.__cause__
+            raise

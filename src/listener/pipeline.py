@@ -6,6 +6,7 @@ writes the whole batch in one transaction, so a batch is stored entirely or not 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -15,12 +16,16 @@ from sqlalchemy import Connection, Engine
 from listener import metrics, responses
 from listener.classify import classify as classify_text
 from listener.classify.learned import LearnedModel
-from listener.domain import Item, Mention
+from listener.cpu import CpuPool
+from listener.domain import Item, Label, Mention
 from listener.responses import OwnAccounts
 from listener.routing import Router, mention_text
 from listener.store import mentions as mention_store
 from listener.store import routing as routing_store
 from listener.text import content_hash
+
+Verdict = tuple[str, str, float, bool]
+"""What the classifier says of one text: language, label, score, question."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,28 +57,53 @@ stored with the items it covers."""
 def process(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
             router: Router | None = None, model: LearnedModel | None = None, *,
             checkpoint: Checkpoint | None = None, own: OwnAccounts | None = None) -> BatchResult:
-    router = router or Router()
+    """The whole way in the caller's thread."""
+    batch = unseen(engine, source, items, now, own)
+    classified = apply(batch, classify_batch(classify_input(batch, source.lang), model))
+    return finish(engine, source, len(items), classified, router or Router(), now, checkpoint)
+
+
+async def process_off_loop(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
+                           router: Router, cpu: CpuPool, model: LearnedModel | None = None, *,
+                           checkpoint: Checkpoint | None = None, own: OwnAccounts | None = None) -> BatchResult:
+    """The same way, with classification off the event loop: only what is new crosses to the CPU
+    pool. The installation's learned model lives in this process (it changes when people label),
+    so with one the batch is classified in a thread here instead."""
+    batch = unseen(engine, source, items, now, own)
+    inputs = classify_input(batch, source.lang)
+    if model is None:
+        verdicts = await cpu.map_batches(classify_batch, inputs)
+    else:
+        verdicts = await asyncio.to_thread(classify_batch, inputs, model)
+    return finish(engine, source, len(items), apply(batch, verdicts), router, now, checkpoint)
+
+
+def unseen(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
+           own: OwnAccounts | None = None) -> list[Mention]:
+    """The items the store does not have yet, as mentions, the organisation's own marked."""
     batch = normalise(items, source.name, now)
     with engine.connect() as conn:
         known = mention_store.known(conn, source.id, [m.external_id for m in batch])
     batch = dedupe(batch, known)
-    if own:
-        batch = own.mark(batch)
-    batch = classify(batch, source.lang, model)
-    batch = route(batch, router, source.require_match)
-    new, alerts = store(engine, source.id, batch, router, now, checkpoint)
+    return own.mark(batch) if own else batch
+
+
+def finish(engine: Engine, source: SourceRef, seen: int, batch: Sequence[Mention], router: Router,
+           now: datetime, checkpoint: Checkpoint | None = None) -> BatchResult:
+    routed = route(batch, router, source.require_match)
+    new, alerts = store(engine, source.id, routed, router, now, checkpoint)
     metrics.stored(new.values())
-    return BatchResult(seen=len(items), new_ids=list(new), alerts=alerts)
+    return BatchResult(seen=seen, new_ids=list(new), alerts=alerts)
 
 
 def preview(engine: Engine, source: SourceRef, items: Sequence[Item], now: datetime,
-            router: Router) -> list[tuple[Mention, bool]]:
+            router: Router, model: LearnedModel | None = None) -> list[tuple[Mention, bool]]:
     """What ``process`` would store, stored nowhere: each mention classified and routed, and whether
     the store lacks it (new). For `listener sources test`; the store is only read."""
     batch = dedupe(normalise(items, source.name, now))
     with engine.connect() as conn:
         known = mention_store.known(conn, source.id, [m.external_id for m in batch])
-    batch = route(classify(batch, source.lang), router, source.require_match)
+    batch = route(classify(batch, source.lang, model), router, source.require_match)
     return [(m, m.external_id not in known) for m in batch]
 
 
@@ -115,13 +145,35 @@ def classify(batch: Sequence[Mention], lang: str | None = None, model: LearnedMo
     """Language, label, score and question for each mention. ``lang`` is the source's language,
     used when a text is too short to tell its own (a row of emoji); ``model`` the installation's
     learned model, if it has one."""
-    return [replace(m, **classification(m.title, m.text, lang, model)) for m in batch]
+    return apply(batch, classify_batch(classify_input(batch, lang), model))
+
+
+def classify_input(batch: Sequence[Mention], lang: str | None) -> list[tuple[str, str | None]]:
+    """The body carries the opinion; a title alone (a video, a link) is used when there is no body."""
+    return [(m.text or m.title, lang) for m in batch]
+
+
+def classify_batch(texts: list[tuple[str, str | None]], model: LearnedModel | None = None) -> list[Verdict]:
+    """(text, the source's language or None) → (lang, label, score, question), for each text.
+    Plain data in and out, so the CPU pool can run it in another process."""
+    out = []
+    for text, lang in texts:
+        result = classify_text(text, default_lang=lang, model=model)
+        out.append((result.lang, result.label.value, result.score, result.question))
+    return out
+
+
+def apply(batch: Sequence[Mention], verdicts: Sequence[Verdict]) -> list[Mention]:
+    return [
+        replace(m, lang=lang, label=Label(label), score=score, question=question)
+        for m, (lang, label, score, question) in zip(batch, verdicts, strict=True)
+    ]
 
 
 def classification(title: str, text: str, lang: str | None = None, model: LearnedModel | None = None) -> dict:
-    """The body carries the opinion; a title alone (a video, a link) is used when there is no body."""
-    result = classify_text(text or title, default_lang=lang, model=model)
-    return {"lang": result.lang, "label": result.label, "score": result.score, "question": result.question}
+    """One text's verdict as mention fields (for reclassifying stored mentions)."""
+    ((lang, label, score, question),) = classify_batch([(text or title, lang)], model)
+    return {"lang": lang, "label": Label(label), "score": score, "question": question}
 
 
 def route(batch: Sequence[Mention], router: Router, require_match: bool = False) -> list[Mention]:

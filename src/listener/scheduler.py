@@ -26,6 +26,7 @@ from listener.alerts.worker import Deliverer
 from listener.clock import Clock, utcnow
 from listener.config import Config, ConfigError, SchedulerConfig
 from listener.connector import PollContext, PollResult, is_streaming
+from listener.cpu import INLINE, CpuPool
 from listener.escalation import Escalator
 from listener.http import AuthError, HttpClient, RetryLater, Validators
 from listener.logs import get_logger
@@ -35,9 +36,11 @@ from listener.responses import OwnAccounts
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
 from listener.store import health as health_store
+from listener.store import leases, retention
 from listener.store import models as model_store
 from listener.store import routing as routing_store
 from listener.store import sources as source_store
+from listener.store.engine import explain
 from listener.streaming import StreamSupervisor, read_until_idle
 from listener.text import describe
 from listener.web.server import WebServer
@@ -48,6 +51,8 @@ cancelling them, closing the web server and connections, and the interpreter's e
 STATUS_EVERY = timedelta(seconds=15)
 PROBE_TIMEOUT = 5.0
 ESCALATION_INTERVAL = 30
+RETENTION_HOUR, RETENTION_MINUTE = 3, 17
+"""Retention runs daily at this time of [alerts] timezone: a quiet hour."""
 MIN_SILENCE = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
 
@@ -98,8 +103,10 @@ class Poller:
     """Polls one source at a time and records the outcome; shared by the daemon and `listener poll`."""
 
     def __init__(self, config: Config, engine: Engine, http: HttpClient, clock: Clock = utcnow,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, cpu: CpuPool = INLINE, owner: str | None = None):
         self.config = config
+        self.cpu = cpu
+        self.owner = owner
         self.engine = engine
         self.http = http
         self.clock = clock
@@ -122,7 +129,7 @@ class Poller:
         lease = self.config.http.timeout * 4 + timedelta(minutes=1)
         with self.engine.begin() as conn:
             return source_store.claim_due(
-                conn, self.clock(), limit or len(self.config.sources) or 1, lease, names, exclude
+                conn, self.clock(), limit or len(self.config.sources) or 1, lease, names, exclude, self.owner
             )
 
     def streaming(self) -> list[str]:
@@ -159,13 +166,14 @@ class Poller:
             log=log,
             now=self.clock,
             validators=Validators(state.etag, state.last_modified),
+            cpu=self.cpu,
         )
         started = time.perf_counter()
         try:
             result = await self.fetch(source, ctx, state.cursor)
-            batch = pipeline.process(
+            batch = pipeline.BatchResult(0, []) if not result.items else await pipeline.process_off_loop(
                 self.engine, pipeline.SourceRef(state.id, state.name, source.lang, source.require_match),
-                result.items, self.clock(), self.router, self.models.get() if self.models else None,
+                result.items, self.clock(), self.router, self.cpu, self.models.get() if self.models else None,
                 checkpoint=lambda conn, new: source_store.save_cursor(conn, state.id, result.cursor),
                 own=self.own,
             )
@@ -214,7 +222,7 @@ class Poller:
             delay = honour_retry_after(delay, exc.retry_after, MAX_RETRY_AFTER)
         elif isinstance(exc, AuthError):
             delay = max(self.policy.max_backoff, state.interval)  # only a person can fix it
-        error = describe(exc)
+        error = explain(exc)
         next_at = now + delay
         with self.engine.begin() as conn:
             source_store.record_failure(conn, state, now=now, next_poll_at=next_at, error=error)
@@ -288,11 +296,20 @@ class Daemon:
         self.stop_requested_at: float | None = None
         self._reloading = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
+        self.backlog = False
+        """The last tick found more due sources than it had room for: claim again as polls end
+        (once a quarter of the room is free, so that one claim leases several sources)."""
+        self.refills: set[asyncio.Task] = set()
+        self.store_away = False
+        """The last tick could not reach the database."""
+        self.stranded = False
+        """A poll ended without recording its end (the database was away): its lease is still ours."""
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
+        await self._start()
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.schedule(self.poller.config)
@@ -349,6 +366,45 @@ class Daemon:
         if not task.cancelled() and task.exception() is not None:
             self.log.error("stream.crashed", source=name, error=describe(task.exception()))
 
+    async def _start(self) -> None:
+        """Take back what a previous life of this instance held when it died, and load the
+        classifier in every worker before the first poll needs it."""
+        owner = self.poller.owner
+        if owner:
+            try:
+                with self.poller.engine.begin() as conn:
+                    freed_sources, freed_alerts = leases.take_back(conn, owner)
+            except Exception as exc:  # the database is away: the leases run out by themselves
+                self.log.error("leases.take_back_failed", error=describe(exc))
+            else:
+                if freed_sources or freed_alerts:
+                    self.log.info("leases.taken_back", instance=owner, sources=freed_sources, alerts=freed_alerts)
+        await self.poller.cpu.start()
+
+    async def digest(self, department: str) -> None:
+        """One department's digest, sent by one instance only: the run is keyed by its minute."""
+        slot = self.poller.clock().strftime("%Y-%m-%dT%H:%M")
+        try:
+            with leases.run_once(self.poller.engine, f"digest:{department}", slot, self.poller.owner or "",
+                                 self.poller.clock) as mine:
+                if mine:
+                    await self.deliverer.send_digest(department)
+        except Exception as exc:  # the digest alerts stay pending and go out with the next one
+            self.log.error("digest.failed", department=department, error=describe(exc))
+
+    async def prune(self) -> None:
+        """Retention, once a day across instances."""
+        now = self.poller.clock()
+        keep = self.poller.config.store.keep
+        try:
+            with leases.run_once(self.poller.engine, "retention", now.date().isoformat(), self.poller.owner or "",
+                                 self.poller.clock) as mine:
+                if mine:
+                    pruned = await asyncio.to_thread(retention.prune, self.poller.engine, now - keep)
+                    self.log.info("retention.pruned", mentions=pruned, older_than=_iso(now - keep))
+        except Exception as exc:  # tried again tomorrow
+            self.log.error("retention.failed", error=describe(exc))
+
     def stop(self) -> None:
         """SIGTERM or SIGINT; `run` logs it, so a signal during start-up is logged after the start."""
         if not self.stopping.is_set():
@@ -361,7 +417,7 @@ class Daemon:
         reports ([report] timezone), replacing those of an older config."""
         assert self.scheduler is not None
         for job in self.scheduler.get_jobs():
-            if job.id == "poll-tick" or job.id.startswith(("digest:", "report:")):
+            if job.id in ("poll-tick", "retention") or job.id.startswith(("digest:", "report:")):
                 job.remove()
         self.scheduler.add_job(
             self.tick, "interval", seconds=config.scheduler.tick.total_seconds(),
@@ -371,9 +427,12 @@ class Daemon:
         for department in self.poller.router.departments.values():
             if department.digest:
                 self.scheduler.add_job(
-                    self.deliverer.send_digest, CronTrigger.from_crontab(department.digest, timezone=zone),
+                    self.digest, CronTrigger.from_crontab(department.digest, timezone=zone),
                     args=[department.name], id=f"digest:{department.name}", coalesce=True,
                 )
+        if config.store.keep:
+            self.scheduler.add_job(self.prune, CronTrigger(hour=RETENTION_HOUR, minute=RETENTION_MINUTE, timezone=zone),
+                                   id="retention", coalesce=True)
         if config.reports:
             from listener.reports.delivery import ReportMailer
 
@@ -434,6 +493,7 @@ class Daemon:
     async def _deliver_forever(self) -> None:
         """Send alerts as soon as a poll writes them, and retries when they fall due."""
         wake = self.poller.alerts_written
+        stranded = False
         while True:
             try:
                 await asyncio.wait_for(wake.wait(), timeout=self.deliverer.policy.tick.total_seconds())
@@ -441,9 +501,13 @@ class Daemon:
                 pass
             wake.clear()
             try:
+                if stranded:  # no round is under way here: every immediate alert we lease is idle
+                    self._take_back(alerts=True)
+                    stranded = False
                 await self.deliverer.deliver_due()
-            except Exception:  # the database may be briefly away; alerts wait in the outbox
-                self.log.exception("alert.worker_failed")
+            except Exception as exc:  # the database may be briefly away; alerts wait in the outbox
+                self.log.error("alert.worker_failed", error=explain(exc))
+                stranded = True
 
     async def retrain(self) -> None:
         """Train a new model when enough labels have arrived since the last one (in a thread: it
@@ -530,22 +594,48 @@ class Daemon:
         if room <= 0:
             return
         try:
+            if self.stranded:
+                self._take_back(alerts=False)
+                self.stranded = False
             due = self.poller.claim(limit=room, exclude=self._streaming_names)
         except Exception as exc:  # the database is away; try again next tick
-            self.log.error("tick.failed", error=describe(exc))
+            if not self.store_away:
+                self.log.error("store.unavailable", error=explain(exc))
+            self.log.debug("tick.failed", error=describe(exc))
+            self.store_away = True
             return
+        if self.store_away:
+            self.log.info("store.recovered")
+            self.store_away = False
+        self.backlog = len(due) == room
         for state in due:
             task = asyncio.create_task(self.poller.poll(state), name=f"poll:{state.name}")
             self.in_flight[state.id] = task
             task.add_done_callback(lambda t, sid=state.id, name=state.name: self._done(sid, name, t))
 
     def _done(self, source_id: int, name: str, task: asyncio.Task) -> None:
-        """A poll that could not even record its failure (the database is away): say so; its
-        lease runs out and the source is polled again."""
+        """A poll that could not even record its failure (the database is away): say so; the
+        next tick that reaches the database frees its lease, and the source is polled again."""
         self.in_flight.pop(source_id, None)
         self.last_poll_at = self.poller.clock()
         if not task.cancelled() and task.exception() is not None:
-            self.log.error("poll.crashed", source=name, error=describe(task.exception()))
+            self.log.error("poll.crashed", source=name, error=explain(task.exception()))
+            self.stranded = True
+        room = self.poller.policy.concurrency - len(self.in_flight)
+        if self.backlog and room >= max(1, self.poller.policy.concurrency // 4) and not self.stopping.is_set():
+            self.backlog = False
+            refill = asyncio.get_running_loop().create_task(self.tick())
+            self.refills.add(refill)
+            refill.add_done_callback(self.refills.discard)
+
+    def _take_back(self, alerts: bool) -> None:
+        owner = self.poller.owner
+        if not owner:
+            return
+        with self.poller.engine.begin() as conn:
+            freed_sources, freed_alerts = leases.take_back(conn, owner, busy=list(self.in_flight), alerts=alerts)
+        if freed_sources or freed_alerts:
+            self.log.info("leases.taken_back", instance=owner, sources=freed_sources, alerts=freed_alerts)
 
     async def _drain(self) -> None:
         """Stop the streams (each stores what it holds and its cursor) and let polls finish."""

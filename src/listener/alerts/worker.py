@@ -33,7 +33,8 @@ MAX_RETRY_AFTER = timedelta(hours=1)
 
 
 class Deliverer:
-    def __init__(self, config: Config, engine: Engine, clock: Clock = utcnow):
+    def __init__(self, config: Config, engine: Engine, clock: Clock = utcnow, owner: str | None = None):
+        self.owner = owner
         self.engine = engine
         self.clock = clock
         self.log = get_logger()
@@ -73,7 +74,8 @@ class Deliverer:
 
         while True:
             with self.engine.begin() as conn:
-                batch = routing_store.claim_due(conn, self.clock(), self.policy.concurrency * 4, self.policy.lease)
+                batch = routing_store.claim_due(conn, self.clock(), self.policy.concurrency * 4, self.policy.lease,
+                                                self.owner)
             if not batch:
                 return sent
             results = await asyncio.gather(*(send(alert) for alert in batch))
@@ -89,7 +91,7 @@ class Deliverer:
 
     async def send_digest(self, department: str) -> int:
         with self.engine.begin() as conn:
-            pending = routing_store.claim_digest(conn, department, self.clock(), self.policy.lease)
+            pending = routing_store.claim_digest(conn, department, self.clock(), self.policy.lease, self.owner)
         by_sink: dict[str, list[Pending]] = {}
         for alert in pending:
             by_sink.setdefault(alert.sink, []).append(alert)

@@ -1,6 +1,8 @@
 """The `listener` command: one module per command group, registered on the group in base.py."""
 
-from listener.cli import alerts, classify, daemon, db, demo, labels, mentions, reports, responses, sources, users  # noqa: F401 - each registers its commands
+from listener.cli import (  # noqa: F401 - each registers its commands
+    alerts, classify, daemon, db, demo, labels, mentions, privacy, reports, responses, sources, users,
+)
 from listener.cli.base import cli
 
 

@@ -35,7 +35,7 @@ def run(ctx: Context) -> None:
         raise click.ClickException(str(exc)) from None
 
     async def main() -> None:
-        async with _workers(ctx, engine) as (poller, deliverer):
+        async with _workers(ctx, engine, daemon=True) as (poller, deliverer):
             daemon = Daemon(poller, deliverer, web, load=lambda: load_config(ctx.path), notifier=Notifier(),
                             on_reload=lambda config: reconfigure(app, config))
             app.state.daemon = daemon  # for /readyz
@@ -91,22 +91,31 @@ def _alert_backlog(engine) -> str:
 
 
 class _workers:
-    """A Poller over the shared HTTP client and an alert Deliverer, with sources and departments synced."""
+    """A Poller over the shared HTTP client and an alert Deliverer, with sources and departments
+    synced. The daemon parses and classifies in worker processes and holds its leases under its
+    instance id; a one-off poll works inline and its leases, should it die, simply run out."""
 
-    def __init__(self, ctx: Context, engine):
-        self.ctx, self.engine = ctx, engine
+    def __init__(self, ctx: Context, engine, daemon: bool = False):
+        self.ctx, self.engine, self.daemon = ctx, engine, daemon
 
     async def __aenter__(self):
         from listener.alerts.worker import Deliverer
+        from listener.cpu import INLINE, CpuPool
         from listener.http import HttpClient
         from listener.scheduler import Poller
+        from listener.store import leases
         from listener.store import routing as routing_store
         from listener.store import sources as source_store
+        from listener.store.leases import instance_id
 
-        self.http = HttpClient(self.ctx.config.http)
-        poller = Poller(self.ctx.config, self.engine, self.http)
-        self.deliverer = Deliverer(self.ctx.config, self.engine)
+        config = self.ctx.config
+        owner = instance_id(self.ctx.path) if self.daemon else None
+        self.cpu = CpuPool(config.scheduler.workers) if self.daemon else INLINE
+        self.http = HttpClient(config.http)
+        poller = Poller(config, self.engine, self.http, cpu=self.cpu, owner=owner)
+        self.deliverer = Deliverer(config, self.engine, owner=owner)
         with self.engine.begin() as conn:
+            leases.exclusive(conn)
             source_store.sync(conn, self.ctx.config.sources, datetime.now(UTC))
             routing_store.sync_departments(conn, poller.router)
         return poller, self.deliverer
@@ -114,3 +123,4 @@ class _workers:
     async def __aexit__(self, *exc):
         await self.http.aclose()
         await self.deliverer.aclose()
+        self.cpu.close()

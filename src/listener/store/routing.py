@@ -128,7 +128,8 @@ def _pending(row) -> Pending:
                    m["kind"], created_at=m["created_at"])
 
 
-def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta) -> list[Pending]:
+def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta,
+              owner: str | None = None) -> list[Pending]:
     """Lease due immediate alerts, high priority first, oldest first within a priority."""
     due = (
         select(outbox.c.id)
@@ -136,17 +137,18 @@ def claim_due(conn: Connection, now: datetime, limit: int, lease: timedelta) -> 
         .order_by(_PRIORITY_ORDER, outbox.c.created_at, outbox.c.id)
         .limit(limit)
     )
-    return _lease(conn, due, now, lease, (_PRIORITY_ORDER, outbox.c.created_at, outbox.c.id))
+    return _lease(conn, due, now, lease, (_PRIORITY_ORDER, outbox.c.created_at, outbox.c.id), owner)
 
 
-def claim_digest(conn: Connection, department: str, now: datetime, lease: timedelta) -> list[Pending]:
+def claim_digest(conn: Connection, department: str, now: datetime, lease: timedelta,
+                 owner: str | None = None) -> list[Pending]:
     """Lease every due digest alert of one department."""
     due = (
         select(outbox.c.id)
         .join(departments, departments.c.id == outbox.c.department_id)
         .where(_claimable(now), outbox.c.digest.is_(True), departments.c.name == department)
     )
-    return _lease(conn, due, now, lease, (_PRIORITY_ORDER, mentions.c.published_at))
+    return _lease(conn, due, now, lease, (_PRIORITY_ORDER, mentions.c.published_at), owner)
 
 
 def _claimable(now: datetime):
@@ -154,18 +156,19 @@ def _claimable(now: datetime):
                 or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
 
 
-def _lease(conn: Connection, due, now: datetime, lease: timedelta, order) -> list[Pending]:
+def _lease(conn: Connection, due, now: datetime, lease: timedelta, order, owner: str | None) -> list[Pending]:
     """Lease the rows ``due`` selects (skipping those another instance holds) and load them."""
     ids = conn.execute(due.with_for_update(skip_locked=True)).scalars().all()
     if not ids:
         return []
-    conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(lease_until=now + lease))
+    conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(lease_until=now + lease, lease_owner=owner))
     return [_pending(row) for row in conn.execute(_pending_query().where(outbox.c.id.in_(ids)).order_by(*order))]
 
 
 def mark_sent(conn: Connection, ids: Iterable[int], now: datetime) -> None:
     conn.execute(update(outbox).where(outbox.c.id.in_(list(ids)))
-                 .values(state="sent", sent_at=now, lease_until=None, attempts=outbox.c.attempts + 1))
+                 .values(state="sent", sent_at=now, lease_until=None, lease_owner=None,
+                         attempts=outbox.c.attempts + 1))
 
 
 def mark_failed(conn: Connection, ids: Iterable[int], now: datetime, error: str, retry_at: datetime,
@@ -178,13 +181,14 @@ def mark_failed(conn: Connection, ids: Iterable[int], now: datetime, error: str,
             last_error=error[:2000],
             next_attempt_at=retry_at,
             lease_until=None,
+            lease_owner=None,
             state=case((outbox.c.attempts + 1 >= max_attempts, "dead"), else_="pending"),
         )
     )
 
 
 def release(conn: Connection, ids: Iterable[int]) -> None:
-    conn.execute(update(outbox).where(outbox.c.id.in_(list(ids))).values(lease_until=None))
+    conn.execute(update(outbox).where(outbox.c.id.in_(list(ids))).values(lease_until=None, lease_owner=None))
 
 
 def listing(conn: Connection, state: str | None, limit: int = 200) -> list[dict]:
@@ -208,7 +212,8 @@ def retry(conn: Connection, now: datetime, ids: list[int] | None = None) -> int:
     q = update(outbox).where(outbox.c.state == "dead")
     if ids is not None:
         q = q.where(outbox.c.id.in_(ids))
-    return conn.execute(q.values(state="pending", attempts=0, next_attempt_at=now, lease_until=None)).rowcount
+    return conn.execute(q.values(state="pending", attempts=0, next_attempt_at=now, lease_until=None,
+                                lease_owner=None)).rowcount
 
 
 def counts(conn: Connection) -> dict[str, int]:

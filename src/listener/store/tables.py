@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -83,6 +84,7 @@ sources = Table(
     Column("silent", Boolean, nullable=False, default=False),
     Column("lease_until", UtcDateTime()),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("lease_owner", String(64)),
 )
 
 mentions = Table(
@@ -184,10 +186,12 @@ outbox = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime()),
     Column("kind", String(16), nullable=False, default="alert"),
+    Column("lease_owner", String(64)),
     Index("ix_outbox_due", "state", "digest", "next_attempt_at"),
     Index("ix_outbox_mention_id", "mention_id"),
 )
-"""One alert per (mention, department, sink), written with the mention; state pending → sent | dead."""
+"""One alert per (mention, department, sink), written with the mention; state pending → sent | dead.
+``lease_until``/``lease_owner`` (as on ``sources``): the instance sending it now, and until when."""
 
 responses = Table(
     "responses",
@@ -295,3 +299,39 @@ notes = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 """What people wrote about a mention in the inbox, including reopenings."""
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", String(200), primary_key=True),
+    Column("slot", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("lease_until", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+)
+"""One row per run of a scheduled job (a digest, retention) and slot (its scheduled minute or day),
+so that of several instances exactly one runs it. A run whose owner died unfinished may be taken
+over once ``lease_until`` has passed."""
+
+daily_figures = Table(
+    "daily_figures",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("source", String(200), primary_key=True),
+    Column("platform", String(50), primary_key=True),
+    Column("lang", String(8), primary_key=True),
+    Column("label", String(16), primary_key=True),
+    Column("department", String(200), primary_key=True),
+    Column("mentions", Integer, nullable=False),
+    Column("answered", Integer, nullable=False),
+    Column("response_s_sum", Float, nullable=False),
+    Column("response_s_count", Integer, nullable=False),
+    Column("business_response_s_sum", Float, nullable=False),
+    Column("business_response_s_count", Integer, nullable=False),
+)
+"""What retention keeps of the mentions it deletes: per UTC day of publication × source × platform ×
+language × label × department, the number of mentions, how many were answered, and the sums and
+counts of their response times (wall-clock and business hours), so averages over any grouping stay
+exact. A mention routed to two departments counts once in each; one routed nowhere has department
+"". Unknown language or label is "". Reports add these rows to what they count in ``mentions``."""

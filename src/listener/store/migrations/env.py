@@ -1,4 +1,11 @@
-"""Alembic environment: runs against the engine the caller passes in config.attributes."""
+"""Alembic environment: runs against the engine the caller passes in config.attributes.
+
+On SQLite two things differ. The foreign keys are off while migrating: a batch migration rebuilds
+a table by copying it and dropping the old one, and with the keys on that drop would cascade into
+every child row. And the driver would run each CREATE and ALTER in a transaction of its own, so a
+process killed mid-migration would leave half a schema that the next start trips over; instead the
+whole upgrade runs in one explicit transaction, as on PostgreSQL.
+"""
 
 from alembic import context
 
@@ -6,10 +13,21 @@ from listener.store.tables import metadata
 
 engine = context.config.attributes["engine"]
 
-with engine.begin() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    context.run_migrations()
+with engine.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    driver = connection.connection.driver_connection
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        driver.isolation_level = None  # the driver leaves transactions to us: BEGIN below
+    try:
+        with connection.begin():
+            if sqlite:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            context.configure(connection=connection, target_metadata=metadata, render_as_batch=sqlite)
+            context.run_migrations()
+    finally:
+        if sqlite:
+            driver.isolation_level = ""
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()

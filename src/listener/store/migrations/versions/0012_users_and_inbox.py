@@ -1,7 +1,7 @@
 """Users, their departments and API tokens; assignments and notes; the inbox's index.
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0011
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from listener.store.tables import UtcDateTime
 
 revision = "0012"
-down_revision = "0006"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,120 @@
+"""CPU work off the event loop: a pool of worker processes, one per core.
+
+Parsing a feed and classifying its items are pure functions over plain data, so they run in
+another process and the loop stays free for every other poll; with one worker per core the second
+core works too. A function sent here must be importable by name and take and return plain,
+picklable data (bytes, strings, tuples, dataclasses of those).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+BATCH = 200
+"""Items per task: big enough that pickling and the trip between processes cost a few per cent,
+small enough that a big feed is shared between the workers."""
+
+
+def warm_up() -> None:
+    """Load the classifier's tables (lexicons, language model, word frequencies): a second or more
+    of work that must happen at start, not in the middle of the first poll."""
+    from listener.classify import classify
+
+    classify("warm up: the service was quick and friendly", default_lang="en")
+
+
+def _worker_start(daemon: int) -> None:
+    """Signals are the daemon's to handle: Ctrl-C reaches the whole process group and systemd
+    signals the whole cgroup, but a worker must finish its batch and leave when the daemon closes
+    the pool. If the daemon dies (SIGKILL, out of memory) the worker dies with it: a forked worker
+    holds both ends of the pool's pipes, so it would never see them break and would live on."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with(daemon)
+    warm_up()
+
+
+def _die_with(daemon: int) -> None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch, args=(daemon,), daemon=True, name="watch-daemon").start()
+    if os.getppid() != daemon:  # it died before the line above
+        os._exit(1)
+
+
+def _watch(daemon: int) -> None:
+    """Where the kernel cannot be asked (not Linux): look once a second."""
+    while os.getppid() == daemon:
+        time.sleep(1)
+    os._exit(1)
+
+
+class CpuPool:
+    """``workers=0`` runs everything inline on the loop (for `listener poll`, tests and benchmarks
+    of one stage); ``None`` means one worker per core."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor | None:
+        if self.workers <= 0:
+            return None
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_worker_start, initargs=(os.getpid(),))
+
+    async def start(self) -> None:
+        """Start every worker and load what it needs now, before the first poll waits on it. The
+        workers are forked here, at start, while the daemon has no other threads and no
+        connection in use: they share its memory pages and need not import anything again."""
+        if self._pool is None:
+            warm_up()
+            return
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._pool, warm_up) for _ in range(self.workers)))
+
+    async def run(self, fn: Callable[..., R], *args: Any) -> R:
+        if self._pool is None:
+            return fn(*args)
+        pool = self._pool
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+        except BrokenProcessPool:  # a worker was killed (out of memory?): this task fails, the next gets a new pool
+            if self._pool is pool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+            raise
+
+    async def map_batches(self, fn: Callable[[list[T]], list[R]], items: Sequence[T]) -> list[R]:
+        """``fn`` over ``items`` in batches spread over the workers; results in the items' order."""
+        if not items:
+            return []
+        chunks = [list(items[i : i + BATCH]) for i in range(0, len(items), BATCH)]
+        results = await asyncio.gather(*(self.run(fn, chunk) for chunk in chunks))
+        return [r for chunk in results for r in chunk]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+INLINE = CpuPool(0)
+"""Runs everything in the caller: the default where no pool was set up."""

@@ -1,0 +1,122 @@
+"""Deleting personal data: retention of old mentions and erasure of one person's.
+
+Mentions are personal data of private people, so an installation keeps them for a set time
+(``[store] keep``) and forgets a person on request. Everything hanging off a mention (routes,
+tags, outbox rows, responses, human labels) goes with it through the foreign keys' cascades, which
+SQLite triggers repeat for clients that leave ``PRAGMA foreign_keys`` off. What reports need for
+baselines outlives retention as anonymous counts in ``daily_figures``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, delete, exists, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from listener.store.tables import daily_figures, departments, mention_routes, mentions, responses, sources
+
+BATCH = 2000
+
+
+def prune(engine: Engine, before: datetime) -> int:
+    """Delete mentions published before ``before``, a batch per transaction, after adding their
+    figures to ``daily_figures``. Returns how many were deleted."""
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            ids = conn.execute(
+                select(mentions.c.id).where(mentions.c.published_at < before).order_by(mentions.c.id).limit(BATCH)
+            ).scalars().all()
+            if not ids:
+                return total
+            add_figures(conn, figures(conn, ids))
+            conn.execute(delete(mentions).where(mentions.c.id.in_(ids)))
+        total += len(ids)
+
+
+@dataclass(slots=True)
+class Figures:
+    mentions: int = 0
+    answered: int = 0
+    response_s_sum: float = 0.0
+    response_s_count: int = 0
+    business_response_s_sum: float = 0.0
+    business_response_s_count: int = 0
+
+
+Key = tuple  # (day, source, platform, lang, label, department)
+
+
+def figures(conn: Connection, ids: list[int]) -> dict[Key, Figures]:
+    """The counts of these mentions per day × source × platform × lang × label × department: once
+    per department a mention was routed to, under department "" when it was routed nowhere."""
+    answered_directly = exists().where(responses.c.mention_id == mentions.c.id)
+    rows = conn.execute(
+        select(mentions.c.published_at, sources.c.name, mentions.c.platform, mentions.c.lang, mentions.c.label,
+               departments.c.name.label("department"), mention_routes.c.first_response_at,
+               mention_routes.c.response_s, mention_routes.c.business_response_s,
+               answered_directly.label("has_response"))
+        .join(sources, sources.c.id == mentions.c.source_id)
+        .outerjoin(mention_routes, mention_routes.c.mention_id == mentions.c.id)
+        .outerjoin(departments, departments.c.id == mention_routes.c.department_id)
+        .where(mentions.c.id.in_(ids))
+    ).all()
+    out: dict[Key, Figures] = defaultdict(Figures)
+    for r in rows:
+        key = (r.published_at.date(), r.name, r.platform, r.lang or "", r.label or "", r.department or "")
+        f = out[key]
+        f.mentions += 1
+        routed = r.department is not None
+        f.answered += bool(r.first_response_at is not None if routed else r.has_response)
+        if r.response_s is not None:
+            f.response_s_sum += r.response_s
+            f.response_s_count += 1
+        if r.business_response_s is not None:
+            f.business_response_s_sum += r.business_response_s
+            f.business_response_s_count += 1
+    return out
+
+
+def add_figures(conn: Connection, by_key: dict[Key, Figures]) -> None:
+    """Add to the stored figures (a day pruned in two runs sums up)."""
+    if not by_key:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    rows = [
+        {"day": k[0], "source": k[1], "platform": k[2], "lang": k[3], "label": k[4], "department": k[5],
+         "mentions": f.mentions, "answered": f.answered, "response_s_sum": f.response_s_sum,
+         "response_s_count": f.response_s_count, "business_response_s_sum": f.business_response_s_sum,
+         "business_response_s_count": f.business_response_s_count}
+        for k, f in by_key.items()
+    ]
+    statement = dialect.insert(daily_figures)
+    counted = ("mentions", "answered", "response_s_sum", "response_s_count", "business_response_s_sum",
+               "business_response_s_count")
+    statement = statement.on_conflict_do_update(
+        index_elements=["day", "source", "platform", "lang", "label", "department"],
+        set_={c: daily_figures.c[c] + statement.excluded[c] for c in counted},
+    )
+    conn.execute(statement, rows)
+
+
+def forget(engine: Engine, author: str | None = None, mention_id: int | None = None) -> list[int]:
+    """Erase the mentions written by ``author`` (matched exactly on name or handle) or the one
+    mention ``mention_id``, with everything hanging off them. Returns the erased ids. Nothing is
+    counted in ``daily_figures``: an erased mention leaves no trace."""
+    if (author is None) == (mention_id is None):
+        raise ValueError("name an author or a mention, not both")
+    if author is not None:
+        who = author.strip()
+        if not who:
+            raise ValueError("the author's name is empty")
+        where = or_(mentions.c.author_name == who, mentions.c.author_handle == who)
+    else:
+        where = mentions.c.id == mention_id
+    with engine.begin() as conn:
+        ids = conn.execute(select(mentions.c.id).where(where).order_by(mentions.c.id)).scalars().all()
+        for start in range(0, len(ids), BATCH):
+            conn.execute(delete(mentions).where(mentions.c.id.in_(ids[start:start + BATCH])))
+    return list(ids)
