@@ -76,6 +76,10 @@ def engine(db_url):
     e.dispose()
 
 
+ANY_PORT = '[web]\nlisten = "127.0.0.1:0"\n\n'
+"""A config's opening for tests that run several daemons: each serves its web pages on a free port."""
+
+
 def write_config(tmp_path: Path, body: str, db_url: str | None = None) -> Path:
     store = f'[store]\nurl = "{db_url}"\n' if db_url else ""
     path = tmp_path / "config.toml"

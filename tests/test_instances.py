@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 from alerting import COMPLAINT, PRAISE, QUESTION, ROUTING, feed
-from conftest import write_config
+from conftest import ANY_PORT, write_config
 from processes import wait_until
 from sqlalchemy import func, select
 
@@ -43,7 +43,7 @@ def shared_config(tmp_path, server, db_url, name: str, sources: int) -> object:
         body += SOURCE.format(n=n, url=url)
     folder = tmp_path / name
     folder.mkdir()
-    return write_config(folder, body, db_url)
+    return write_config(folder, ANY_PORT + body, db_url)
 
 
 @pytest.mark.postgres
@@ -103,8 +103,8 @@ url = "{good}"
     db = f"sqlite:///{tmp_path / 'shared.db'}"
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    config_a = write_config(tmp_path / "a", body, db)
-    config_b = write_config(tmp_path / "b", body, db)
+    config_a = write_config(tmp_path / "a", ANY_PORT + body, db)
+    config_b = write_config(tmp_path / "b", ANY_PORT + body, db)
     first = daemons(config_a, "a1")
     wait_until(lambda: server.received("/hang"), 60, what="the first poll of the hanging source")
     first.kill()

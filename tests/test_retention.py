@@ -129,11 +129,17 @@ def test_a_delete_by_hand_without_foreign_keys_leaves_no_orphans(tmp_path, serve
     engine.dispose()
     db = sqlite3.connect(tmp_path / "listener.db")
     assert db.execute("PRAGMA foreign_keys").fetchone() == (0,)
+    db.execute("INSERT INTO users (name, role, created_at) VALUES ('sara', 'member', '2026-11-25 10:00:00')")
+    db.execute("INSERT INTO user_departments (user_id, department) VALUES (1, 'customer-service')")
+    db.execute("INSERT INTO assignments (mention_id, user_id, assigned_by, assigned_at) VALUES (?, 1, 'sara', '2026-11-25 10:00:00')", ids[:1])
+    db.execute("INSERT INTO notes (mention_id, by, text, created_at) VALUES (?, 'sara', 'called back', '2026-11-25 10:00:00')", ids[1:2])
     db.execute("DELETE FROM mentions WHERE id IN (?, ?)", ids[:2])
     db.commit()
     db.execute("DELETE FROM sources")
+    db.execute("DELETE FROM users")
     db.commit()
-    for table in ("mention_routes", "mention_tags", "outbox", "responses", "human_labels", "mentions"):
+    for table in ("mention_routes", "mention_tags", "outbox", "responses", "human_labels", "mentions",
+                  "assignments", "notes", "user_departments"):
         assert db.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
     db.close()
 

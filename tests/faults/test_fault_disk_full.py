@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from alerting import feed
-from conftest import write_config
+from conftest import ANY_PORT, write_config
 from processes import wait_until
 
 SIZE = "4m"
@@ -62,7 +62,7 @@ def test_a_full_disk_is_a_clear_error_without_corruption_and_recovers(tmp_path, 
     db = small_disk / "listener.db"
     body = f'[scheduler]\ntick = "1s"\n\n[logging]\nformat = "json"\n\n[[sources]]\nname = "blogg"\n' \
            f'connector = "rss"\nurl = "{url}"\nlang = "sv"\ninterval = "30s"\n'
-    daemon = daemons(write_config(tmp_path, body, f"sqlite:///{db}"), "daemon")
+    daemon = daemons(write_config(tmp_path, ANY_PORT + body, f"sqlite:///{db}"), "daemon")
     wait_until(lambda: count(db) == 3, 60, 0.5, "the first poll")
     filler = fill(small_disk)
     server.add("/feed", body=feed(*(f"{long} ({n})" for n in range(40))))

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 from alerting import COMPLAINT, PRAISE, QUESTION, ROUTING, feed
-from conftest import write_config
+from conftest import ANY_PORT, write_config
 from privatepg import PrivatePostgres, binaries
 from processes import wait_until
 from sqlalchemy import func, select
@@ -44,7 +44,7 @@ def test_the_daemon_rides_out_a_stopped_postgresql_and_loses_nothing(tmp_path, s
     for s in range(SOURCES):
         url = server.add(f"/feed/{s}", body=feed(f"{COMPLAINT} ({s})", f"{PRAISE} ({s})"))
         body += f'\n[[sources]]\nname = "s{s}"\nconnector = "rss"\nurl = "{url}"\nlang = "sv"\ninterval = "30s"\n'
-    daemon = daemons(write_config(tmp_path, body, postgres.url), "daemon")
+    daemon = daemons(write_config(tmp_path, ANY_PORT + body, postgres.url), "daemon")
     engine = make_engine(postgres.url)
 
     def settled(expected: int) -> bool:

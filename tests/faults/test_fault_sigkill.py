@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 from alerting import COMPLAINT, PRAISE, QUESTION, ROUTING, feed
-from conftest import write_config
+from conftest import ANY_PORT, write_config
 from processes import leftovers, wait_until
 from sqlalchemy import func, select
 
@@ -43,7 +43,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
             url = server.add(f"/feed/{s}", body=feed(*(f"{t} (källa {s})" for t in TEXTS)))
             sources += f'\n[[sources]]\nname = "s{s}"\nconnector = "rss"\nurl = "{url}"\nlang = "sv"\ninterval = "1h"\n'
             published += len(TEXTS)
-        config = write_config(tmp_path, head + sources)
+        config = write_config(tmp_path, ANY_PORT + head + sources)
         daemon = daemons(config, f"round{n}")
         try:  # most kills after the start, while it polls and sends; the others during the start
             wait_until(lambda d=daemon: any(e["event"] == "daemon.started" for e in d.events()),

@@ -5,14 +5,14 @@ The views have the same columns on SQLite and PostgreSQL; only the date arithmet
 aggregate are spelled in each dialect. Times in them are UTC; durations are seconds.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Users, their departments and API tokens; assignments and notes; the inbox's index.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -9,10 +9,17 @@ from alembic import op
 
 from listener.store.tables import UtcDateTime
 
-revision = "0012"
-down_revision = "0011"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
+
+
+INBOX_CASCADES = {
+    "mentions": ["DELETE FROM assignments WHERE mention_id = OLD.id", "DELETE FROM notes WHERE mention_id = OLD.id"],
+    "users": ["DELETE FROM user_departments WHERE user_id = OLD.id", "DELETE FROM assignments WHERE user_id = OLD.id"],
+}
+"""The foreign keys' cascades as SQLite triggers, for clients without ``PRAGMA foreign_keys`` (as 0005)."""
 
 
 def upgrade() -> None:
@@ -60,9 +67,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_notes_mention_id", "notes", ["mention_id"])
     op.create_index("ix_mention_routes_inbox", "mention_routes", ["department_id", "first_response_at", "due_at", "mention_id"])
+    if op.get_bind().dialect.name == "sqlite":
+        for table, statements in INBOX_CASCADES.items():
+            body = "; ".join(statements)
+            op.execute(f"CREATE TRIGGER cascade_{table}_delete_inbox AFTER DELETE ON {table} BEGIN {body}; END")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for table in INBOX_CASCADES:
+            op.execute(f"DROP TRIGGER IF EXISTS cascade_{table}_delete_inbox")
     op.drop_index("ix_mention_routes_inbox", "mention_routes")
     op.drop_index("ix_notes_mention_id", "notes")
     op.drop_table("notes")

@@ -1,7 +1,7 @@
 """Lease owners, once-only job runs, the daily figures kept past retention, cascades on SQLite.
 
-Revision ID: 0011
-Revises: 0006
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from listener.store.tables import UtcDateTime
 
-revision = "0011"
-down_revision = "0006"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
