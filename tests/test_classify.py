@@ -152,8 +152,8 @@ def test_scandinavian_respelling_borrows_words():
     assert "deilig" in words("no") and "strålende" in words("da")
 
 
-def test_classify_command():
-    result = CliRunner().invoke(cli, ["classify", "Tusen takk for hjelpen, dere er helt fantastiske!", "Elendig service, jeg er skuffet"])
+def test_classify_command(tmp_path):
+    result = CliRunner().invoke(cli, ["-c", str(write_config(tmp_path, "")), "classify", "Tusen takk for hjelpen, dere er helt fantastiske!", "Elendig service, jeg er skuffet"])
     lines = result.stdout.splitlines()
     assert result.exit_code == 0 and len(lines) == 2
     assert lines[0].startswith("no\tpraise\t+") and lines[1].split("\t")[1] == "criticism"
@@ -170,7 +170,7 @@ def test_eval_command(tmp_path):
         {"text": "Tusen takk for hjelpen!", "lang": "nb", "label": "criticism"},
     ]
     data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["eval", str(data), "--format", "json"])
+    result = CliRunner().invoke(cli, ["-c", str(write_config(tmp_path, "")), "eval", str(data), "--format", "json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["languages"]["sv"] | {} and report["languages"]["sv"]["n"] == 3
@@ -178,12 +178,12 @@ def test_eval_command(tmp_path):
     assert report["languages"]["no"]["accuracy"] == 0.0  # gold says criticism; it is praise
     assert report["languages"]["no"]["confusion"]["criticism"]["praise"] == 1
     assert report["overall"]["n"] == 6 and report["overall"]["lang_accuracy"] == 1.0
-    table = CliRunner().invoke(cli, ["eval", str(data)]).stdout
+    table = CliRunner().invoke(cli, ["-c", str(write_config(tmp_path, "")), "eval", str(data)]).stdout
     assert table.splitlines()[0].split() == ["lang", "n", "accuracy", "macro_f1", "lang_id"]
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "x", "lang": "sv", "label": "happy"}\n')
-    result = CliRunner().invoke(cli, ["eval", str(bad)])
+    result = CliRunner().invoke(cli, ["-c", str(write_config(tmp_path, "")), "eval", str(bad)])
     assert result.exit_code == 1 and 'bad.jsonl:1: label "happy" is not one of' in result.output
 
 

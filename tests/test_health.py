@@ -233,5 +233,5 @@ def test_store_figures_agree_on_sqlite_and_postgresql(engine, clock):
         late = health_store.unanswered_past_sla(conn, now)
     assert (figures.pending, figures.dead) == (6, 3)
     assert figures.oldest_pending_s == (2 * hour + timedelta(minutes=2)).total_seconds()  # digests wait on purpose
-    assert summaries == {"a": "ok", "b": "failing", "c": "quiet", "d": "disabled", "e": "new"}
+    assert summaries == {"a": "ok", "b": "failing", "c": "silent", "d": "disabled", "e": "new"}
     assert late == {"cs": 1}

@@ -271,6 +271,7 @@ def test_mention_page_shows_author_link_routing_and_alerts(site):
     assert "Anna" in page and 'href="https://blog.example.org/c1"' in page
     assert "rule &#39;complaints&#39;: MATCHED" in page
     assert "customer-service" in page and "None yet." in page
+    assert "decided by the lexicon" in page and "Terrible: -2.10" in page and "Awful: -2.00" in page
 
 
 def test_hostile_text_is_shown_as_text(site):

@@ -1,7 +1,7 @@
 """The Prometheus metrics of one `listener run` process, and the registry that /metrics serves.
 
 Counters and histograms count what this process did (with several instances, each serves its own;
-Prometheus sums them). Gauges about shared work (the outbox, failing and quiet sources, mentions
+Prometheus sums them). Gauges about shared work (the outbox, failing and silent sources, mentions
 past their SLA) are read from the database at each scrape, so every instance reports the same.
 """
 
@@ -98,9 +98,9 @@ class StoreCollector:
                                 value=outbox.oldest_pending_s)
         yield GaugeMetricFamily("listener_outbox_dead", "Alerts that failed for good (`listener alerts --dead`).",
                                 value=outbox.dead)
-        states = GaugeMetricFamily("listener_sources", "Configured sources by state: ok, new, failing, quiet, "
+        states = GaugeMetricFamily("listener_sources", "Configured sources by state: ok, new, failing, silent, "
                                    "disabled.", labels=["state"])
-        for state in ("ok", "new", "failing", "quiet", "disabled"):
+        for state in ("ok", "new", "failing", "silent", "disabled"):
             states.add_metric([state], sum(1 for s in summaries if s.state == state))
         yield states
         past = GaugeMetricFamily("listener_mentions_unanswered_past_sla",

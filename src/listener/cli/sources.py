@@ -36,7 +36,7 @@ def _show_states(ctx: Context, fmt: str) -> None:
         {
             "name": s.name,
             "connector": s.connector,
-            "state": _state_word(s),
+            "state": source_store.state_word(s),
             "last_success": iso(s.last_success_at),
             "failures": s.failures,
             "last_error": s.last_error,
@@ -46,18 +46,6 @@ def _show_states(ctx: Context, fmt: str) -> None:
         for s in states
     ]
     emit(rows, fmt, ["name", "connector", "state", "last_success", "failures", "next_poll", "last_error"])
-
-
-def _state_word(s) -> str:
-    if not s.in_config:
-        return "removed"
-    if not s.enabled:
-        return "disabled"
-    if s.failures:
-        return "failing"
-    if s.silent:
-        return "silent"
-    return "ok" if s.last_success_at else "new"
 
 
 @sources_cmd.command("test")

@@ -1,4 +1,4 @@
-"""Figures about the daemon's work that live in the database: the outbox, failing and quiet sources,
+"""Figures about the daemon's work that live in the database: the outbox, failing and silent sources,
 and mentions past their department's SLA with no response.
 
 They are read at the moment someone asks (a Prometheus scrape, /readyz, systemd's status line), so
@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select, text
 
+from listener.store.sources import state_word
 from listener.store.tables import departments, mention_routes, outbox, sources
 
 
@@ -26,7 +27,7 @@ class OutboxFigures:
 @dataclass(frozen=True, slots=True)
 class SourceSummary:
     name: str
-    state: str  # ok | failing | quiet | disabled | new
+    state: str  # ok | failing | silent | disabled | new
     failures: int
     last_success_at: datetime | None
     next_poll_at: datetime | None
@@ -52,18 +53,8 @@ def source_summaries(conn: Connection) -> list[SourceSummary]:
         .where(sources.c.in_config)
         .order_by(sources.c.name)
     )
-    return [SourceSummary(r.name, _state(r), r.failures, r.last_success_at, r.next_poll_at if r.enabled else None)
+    return [SourceSummary(r.name, state_word(r), r.failures, r.last_success_at, r.next_poll_at if r.enabled else None)
             for r in rows]
-
-
-def _state(row) -> str:
-    if not row.enabled:
-        return "disabled"
-    if row.failures:
-        return "failing"
-    if row.silent:
-        return "quiet"
-    return "ok" if row.last_success_at else "new"
 
 
 def unanswered_past_sla(conn: Connection, now: datetime) -> dict[str, int]:

@@ -206,3 +206,17 @@ def stream_failed(conn: Connection, state: SourceState, *, now: datetime, error:
         .values(failures=sources.c.failures + 1, last_error=error[:2000], last_error_at=now,
                 next_poll_at=retry_at, lease_until=lease_until)
     )
+
+
+def state_word(row) -> str:
+    """One word for a source's state, for `listener sources`, /readyz and the metrics: removed,
+    disabled, failing, silent (nothing new for much longer than usual), ok, or new (never polled)."""
+    if not getattr(row, "in_config", True):
+        return "removed"
+    if not row.enabled:
+        return "disabled"
+    if row.failures:
+        return "failing"
+    if row.silent:
+        return "silent"
+    return "ok" if row.last_success_at else "new"

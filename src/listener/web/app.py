@@ -27,6 +27,7 @@ from listener.clock import Clock, utcnow
 from listener.config import Config
 from listener.logs import get_logger
 from listener.secrets import secret
+from listener.store.models import Current
 from listener.text import describe
 from listener.web import api, dashboard, health, links, pages
 from listener.web.auth import Gate, LoginLimiter, LoginRequired, SecurityHeaders
@@ -69,7 +70,7 @@ async def failed(request: Request, exc: Exception) -> Response:
 def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlette:
     log = get_logger(component="web")
     site = Site(config=config, engine=engine, gate=Gate(config.web, engine, clock), templates=environment(),
-                clock=clock, limiter=LoginLimiter(clock), log=log)
+                clock=clock, limiter=LoginLimiter(clock), log=log, models=Current(engine))
 
     def bind(handler):
         return functools.partial(handler, site)

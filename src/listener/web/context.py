@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from listener.clock import Clock
 from listener.config import Config
+from listener.store.models import Current
 from listener.web.auth import Gate, LoginLimiter
 
 
@@ -21,3 +22,5 @@ class Site:
     clock: Clock
     limiter: LoginLimiter
     log: object
+    models: Current
+    """The installation's newest learned model, for explaining labels."""

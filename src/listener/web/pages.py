@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from listener.classify.explain import explain
+from listener.classify.explain import render as render_explanation
 from listener.classify.language import normalise
 from listener.domain import Label
 from listener.routing import Router
@@ -120,18 +122,7 @@ def _mention_data(ctx: Site, request: Request, mention_id: int) -> dict:
     m = page.mention
     return {"who": who, "page": page, "m": m, "may_act": who.may_act(departments), "users": names,
             "now": ctx.clock(), "why_routed": Router.from_config(ctx.config).explain_stored(stored[0]),
-            "why_label": label_reasons(m.text or m.title, m.lang)}
-
-
-def label_reasons(text: str, lang: str | None) -> list[str]:
-    """Why the classifier said what it said: the lines of `listener classify --explain`.
-    Integration point: ``listener.classify.explain`` comes with the classifier work; in a tree
-    without it the page shows the label and score alone."""
-    try:
-        from listener.classify import explain as why
-    except ImportError:
-        return []
-    return why.render(why.explain(text, lang))
+            "why_label": render_explanation(explain(m.text or m.title, m.lang, model=ctx.models.get()))}
 
 
 async def mention(ctx: Site, request: Request) -> Response:
