@@ -63,6 +63,8 @@ def test_three_instances_share_sources_and_alerts_without_doing_anything_twice(t
             return False
 
     wait_until(all_sent, 120, 0.5, "every mention stored and every alert sent")
+    for d in started:  # each one runs (none exited, e.g. on a port in use), not just the quickest
+        wait_until(lambda d=d: any(e["event"] == "daemon.started" for e in d.events()), 60, 0.2, "every instance started")
     assert [d.stop() for d in started] == [0, 0, 0]
     fetches = Counter(r.path for r in server.requests if r.path.startswith("/feed/"))
     assert fetches == {f"/feed/{n}": 1 for n in range(SOURCES)}, "a source was polled twice"

@@ -71,6 +71,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
         return stored == published and waiting == 0
 
     wait_until(done, 120, 0.5, "every mention stored and every alert sent")
+    # earlier rounds may have finished the work before this daemon got going: stop it once it runs
+    wait_until(lambda: any(e["event"] == "daemon.started" for e in final.events()), 60, 0.2, "the final daemon started")
     assert final.stop() == 0
     wait_until(lambda: not leftovers(config), 10, what="no worker process to outlive its daemon")
     with engine.connect() as conn:
