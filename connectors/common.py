@@ -10,11 +10,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict
 
 from listener.connector import PollContext
-from listener.http import RATE_WAIT, AuthError, Fetched, FetchError
+from listener.http import RATE_WAIT, AuthError, Fetched, FetchError, host_of
 from listener.secrets import secret
 
 MAX_PAGES = 10
@@ -62,7 +61,7 @@ def credential(variable: str | None, kind: str) -> str:
 def spent(ctx: PollContext, url: str) -> bool:
     """Whether the host's rate limit is spent for longer than a short wait: the poll then ends
     with what it has, leaving the cursors of what it did not read where they were."""
-    return ctx.http.rate_wait(httpx.URL(url).host) > RATE_WAIT
+    return ctx.http.rate_wait(host_of(url)) > RATE_WAIT
 
 
 def budget_left(fetched: Fetched) -> bool:

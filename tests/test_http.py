@@ -230,3 +230,17 @@ def test_authentication_problems_name_the_variable(server, status):
 
     error = asyncio.run(go())
     assert "authentication problem" in str(error) and "$SOME_TOKEN" in str(error) and "abcdefgh" not in str(error)
+
+
+def test_the_proxy_named_in_the_environment_is_used(server, monkeypatch):
+    """$HTTP_PROXY as httpx honoured it: the request goes to the proxy with the absolute address;
+    a host listed in $NO_PROXY is asked directly."""
+    monkeypatch.setenv("HTTP_PROXY", server.base)
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    server.add("http://feeds.example.invalid/feed", body=FEED)
+    assert fetch("http://feeds.example.invalid/feed").body == FEED
+    assert server.requests[-1].path == "http://feeds.example.invalid/feed"
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    server.add("/direct", body=FEED)
+    assert fetch(server.url("/direct")).body == FEED
+    assert server.requests[-1].path == "/direct"

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
-import httpx
 from pydantic import BaseModel, ConfigDict
 
 from listener.cpu import INLINE, CpuPool
 from listener.domain import Item
-from listener.http import Fetched, HttpClient, Validators
+from listener.http import Fetched, HttpClient, Validators, host_of
 
 T = TypeVar("T")
 
@@ -56,7 +55,7 @@ class PollContext:
     async def fetch(self, url: str | None = None) -> Fetched:
         """GET ``url`` (the source's own URL by default), conditionally when it is the source's URL."""
         target = url or self.url
-        self.hosts.add(httpx.URL(target).host)
+        self.hosts.add(host_of(target))
         if target != self.url:
             return await self.http.get(target)
         fetched = await self.http.get(target, validators=self.validators)
@@ -66,11 +65,11 @@ class PollContext:
     async def get(self, url: str, **kwargs: Any) -> Fetched:
         """GET an API address; keyword arguments as for ``HttpClient.get`` (params, headers,
         secret_params, credential)."""
-        self.hosts.add(httpx.URL(url).host)
+        self.hosts.add(host_of(url))
         return await self.http.get(url, **kwargs)
 
     async def request(self, method: str, url: str, **kwargs: Any) -> Fetched:
-        self.hosts.add(httpx.URL(url).host)
+        self.hosts.add(host_of(url))
         return await self.http.request(method, url, **kwargs)
 
     async def offload(self, fn: Callable[..., T], *args: Any) -> T:

@@ -16,9 +16,11 @@ secret value left in a message is masked.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import json
 import math
+import urllib.request
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,9 +28,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-import httpx
-from httpx_aiohttp import AiohttpTransport
 from pydantic import BaseModel, ConfigDict, Field
+from yarl import URL
 
 from listener import __version__
 from listener.durations import Duration
@@ -218,16 +219,16 @@ def _reset_in(value: str | None, now: datetime) -> timedelta | None:
 
 
 class HttpClient:
-    def __init__(self, config: HttpConfig, transport: httpx.AsyncBaseTransport | None = None):
+    """aiohttp, called directly: httpx's own transport cost ~1.6 ms of CPU per request, and its
+    API over an aiohttp transport still half of a 304 re-poll's CPU (bench/poll.py)."""
+
+    def __init__(self, config: HttpConfig):
         self.config = config
         self.user_agent = config.user_agent.replace("{version}", __version__)
-        self._client = httpx.AsyncClient(
-            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
-            timeout=httpx.Timeout(config.timeout.total_seconds()),
-            follow_redirects=True,
-            max_redirects=config.max_redirects,
-            transport=transport or _Transport(limits=httpx.Limits(max_connections=500)),
-        )
+        seconds = config.timeout.total_seconds()
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
+        self._session: aiohttp.ClientSession | None = None
+        self._proxies = urllib.request.getproxies_environment()
         self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.per_host)
         )
@@ -240,7 +241,28 @@ class HttpClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        """The session, made on first use: aiohttp binds it to the running event loop."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=500),
+                headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
+                timeout=self._timeout,
+            )
+        return self._session
+
+    def _proxy(self, target: URL) -> str | None:
+        """The proxy that $HTTP_PROXY or $HTTPS_PROXY names for ``target``, unless $NO_PROXY
+        exempts its host. Read once at start: aiohttp's own reading (trust_env) costs two
+        thread hops per request."""
+        proxy = self._proxies.get(target.scheme)
+        if proxy is None or urllib.request.proxy_bypass_environment(target.host or "", self._proxies):
+            return None
+        return proxy
 
     def rate_wait(self, host: str) -> timedelta:
         """How long until the host's spent rate limit resets (zero when it is not spent)."""
@@ -265,32 +287,41 @@ class HttpClient:
                       json_body: Mapping[str, Any] | None = None) -> Fetched:
         """Any method; ``data`` is sent as a form, ``json_body`` as JSON (neither is ever shown)."""
         validators = validators or Validators()
-        target = httpx.URL(url)
+        try:
+            target = URL(url)
+        except (TypeError, ValueError) as exc:
+            raise FetchError(f"not a valid URL: {url} ({exc})") from None
         if params:
-            target = target.copy_merge_params({k: str(v) for k, v in params.items()})
+            target = target.update_query({k: str(v) for k, v in params.items()})
         shown = str(target)
         if secret_params:
-            target = target.copy_merge_params(dict(secret_params))
+            target = target.update_query(dict(secret_params))
         secrets = [*(secret_params or {}).values(), *(auth or ()),
                    *(v for k, v in (headers or {}).items() if k.lower() in _SECRET_HEADERS)]
-        host = target.host
+        host = target.host or ""
+        timeout = self.config.timeout.total_seconds()
         try:
+            if not target.absolute or target.scheme not in ("http", "https"):
+                raise FetchError(f"not an http(s) URL: {shown}")
             await self._wait_for_budget(host)
             async with self._hosts[host]:
                 try:
-                    async with asyncio.timeout(self.config.timeout.total_seconds() * 2):
-                        return await self._send(method, target, shown, validators, headers, data, auth, credential, json_body)
+                    async with asyncio.timeout(timeout * 2):
+                        return await self._send(method, target, shown, host, validators, headers, data, auth,
+                                                credential, json_body)
+                except aiohttp.ServerTimeoutError:
+                    raise FetchError(f"timed out after {timeout:g}s fetching {shown}") from None
                 except TimeoutError:
-                    raise FetchError(f"timed out after {self.config.timeout.total_seconds() * 2:g}s fetching {shown}") from None
-                except httpx.TimeoutException:
-                    raise FetchError(f"timed out after {self.config.timeout.total_seconds():g}s fetching {shown}") from None
-                except httpx.TooManyRedirects:
+                    raise FetchError(f"timed out after {timeout * 2:g}s fetching {shown}") from None
+                except aiohttp.TooManyRedirects:
                     raise FetchError(f"more than {self.config.max_redirects} redirects from {shown}") from None
-                except httpx.DecodingError as exc:
-                    raise FetchError(f"broken compressed body from {shown}: {exc}") from None
-                except httpx.ConnectError as exc:
+                except aiohttp.ClientConnectorError as exc:
                     raise FetchError(f"cannot connect to {host}: {_reason(exc)}") from None
-                except (httpx.HTTPError, aiohttp.ClientError) as exc:
+                except aiohttp.ClientPayloadError as exc:
+                    if "decode" in str(exc).lower():
+                        raise FetchError(f"broken compressed body from {shown}: {exc}") from None
+                    raise FetchError(f"incomplete body from {shown}: {exc}") from None
+                except aiohttp.ClientError as exc:
                     raise FetchError(f"{type(exc).__name__} fetching {shown}: {exc or 'connection failed'}") from None
         except FetchError as exc:
             _mask(exc, secrets)
@@ -304,6 +335,8 @@ class HttpClient:
             await asyncio.sleep(wait.total_seconds())
 
     def _observe(self, host: str, rate: RateLimit | None, retry_after: timedelta | None) -> None:
+        if retry_after is None and rate is None and host not in self._not_before:
+            return
         now = datetime.now(UTC)
         if retry_after is not None:
             self._not_before[host] = now + retry_after
@@ -312,48 +345,84 @@ class HttpClient:
         elif host in self._not_before and self._not_before[host] <= now:
             del self._not_before[host]
 
-    async def _send(self, method, target: httpx.URL, shown: str, validators: Validators, headers, data, auth,
-                    credential, json_body=None) -> Fetched:
+    async def _send(self, method, target: URL, shown: str, host: str, validators: Validators, headers, data,
+                    auth, credential, json_body=None) -> Fetched:
         request_headers = {**validators.headers(), **(headers or {})}
-        async with self._client.stream(method, target, headers=request_headers, data=data, auth=auth,
-                                       json=json_body) as response:
-            final_url = shown if response.url == target else _without_query(response.url)
-            now = datetime.now(UTC)
-            rate = parse_rate_limit(response.headers, now)
-            kept = {k.lower(): v for k, v in response.headers.items()}
-            if response.status_code == 304:
-                self._observe(target.host, rate, None)
-                return Fetched(final_url, 304, b"", validators=_validators(response, validators), headers=kept, rate=rate)
-            if response.status_code in (429, 503):
-                retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
-                if retry_after is None and rate is not None and response.status_code == 429:
+        if auth:
+            request_headers["Authorization"] = _basic(*auth)
+        redirects = self.config.max_redirects
+        async with self._open().request(
+            method, target, headers=request_headers, data=data, json=json_body, proxy=self._proxy(target),
+            allow_redirects=redirects > 0, max_redirects=redirects + 1,
+        ) as response:
+            status = response.status
+            if response.history or status in _REDIRECTS:
+                if status in _REDIRECTS and "Location" in response.headers:  # max_redirects = 0
+                    raise FetchError(f"more than {redirects} redirects from {shown}")
+                final_url = shown if response.url == target else _without_query(response.url)
+            else:
+                final_url = shown
+            kept = _lowered(response.headers)
+            rate = parse_rate_limit(kept, datetime.now(UTC))
+            if status == 304:
+                self._observe(host, rate, None)
+                return Fetched(final_url, 304, b"", validators=_validators(kept, validators), headers=kept, rate=rate)
+            if status in (429, 503):
+                retry_after = parse_retry_after(kept.get("retry-after"), datetime.now(UTC))
+                if retry_after is None and rate is not None and status == 429:
                     retry_after = rate.reset_in
-                self._observe(target.host, rate, retry_after)
-                raise RetryLater(response.status_code, final_url, retry_after)
-            self._observe(target.host, rate, None)
-            if response.status_code in (401, 403):
-                raise AuthError(response.status_code, final_url, credential)
-            if response.status_code >= 400:
-                raise HttpStatusError(response.status_code, final_url)
-            declared = response.headers.get("Content-Length", "")
+                self._observe(host, rate, retry_after)
+                raise RetryLater(status, final_url, retry_after)
+            self._observe(host, rate, None)
+            if status in (401, 403):
+                raise AuthError(status, final_url, credential)
+            if status >= 400:
+                raise HttpStatusError(status, final_url)
+            declared = kept.get("content-length", "")
             if declared.isdigit() and int(declared) > self.config.max_bytes:
                 raise TooLarge(f"{final_url} is {int(declared):,} bytes; the limit is [http] max_bytes = {self.config.max_bytes:,}")
             chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.content.iter_any():
                 size += len(chunk)
                 if size > self.config.max_bytes:
                     raise TooLarge(f"{final_url} is over [http] max_bytes = {self.config.max_bytes:,} bytes")
                 chunks.append(chunk)
             return Fetched(
                 url=final_url,
-                status=response.status_code,
+                status=status,
                 body=b"".join(chunks),
-                content_type=response.headers.get("Content-Type", "").split(";")[0].strip().lower(),
-                charset=response.charset_encoding,
-                validators=_validators(response, Validators()),
+                content_type=kept.get("content-type", "").split(";")[0].strip().lower(),
+                charset=response.charset,
+                validators=_validators(kept, Validators()),
                 headers=kept,
                 rate=rate,
             )
+
+
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))
+
+
+def host_of(url: str) -> str:
+    """The host part of ``url``, as the client keys its per-host limits and rate budgets."""
+    try:
+        return URL(url).host or ""
+    except (TypeError, ValueError):
+        return ""
+
+
+def _basic(user: str, password: str) -> str:
+    """HTTP Basic credentials; aiohttp drops the header when a redirect leaves the origin."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
+    """Response headers with lower-case keys; a repeated header's values joined by commas
+    (RFC 9110 §5.3), so two Link headers are both read."""
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        key = key.lower()
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
 
 
 def _mask(exc: FetchError, secrets: Iterable[str]) -> None:
@@ -367,41 +436,22 @@ def _mask(exc: FetchError, secrets: Iterable[str]) -> None:
         exc.args = (message,)
 
 
-def _without_query(url: httpx.URL) -> str:
+def _without_query(url: URL) -> str:
     """A redirect target's address for messages: its query may carry what we were told to hide."""
-    return str(url.copy_with(query=None)) + ("?…" if url.query else "")
+    return str(url.with_query(None).with_fragment(None)) + ("?…" if url.query_string else "")
 
 
 def _reason(exc: Exception) -> str:
     text = str(exc)
     if "Name or service not known" in text or "nodename nor servname" in text or "Temporary failure in name resolution" in text:
         return "host name not found (offline, or a typo in the URL?)"
-    if any(words in text for words in ("Connection refused", "All connection attempts failed", "Connect call failed")):
+    if any(words in text for words in ("Connection refused", "Connect call failed")):
         return "connection refused"
     return text or type(exc).__name__
 
 
-def _validators(response: httpx.Response, previous: Validators) -> Validators:
+def _validators(headers: Mapping[str, str], previous: Validators) -> Validators:
     return Validators(
-        etag=response.headers.get("ETag") or previous.etag,
-        last_modified=response.headers.get("Last-Modified") or previous.last_modified,
+        etag=headers.get("etag") or previous.etag,
+        last_modified=headers.get("last-modified") or previous.last_modified,
     )
-
-
-class _Transport(AiohttpTransport):
-    """aiohttp under httpx (httpx's own transport costs ~1.6 ms of CPU per request, which caps a
-    poller at ~600 requests/s however many are 304s; PERFORMANCE.md), with two fixes: a redirected
-    GET reaches the transport with an unread empty stream, which aiohttp would send as a chunked
-    body, so a bodiless request is sent without one; and a refused connection is a ConnectError,
-    not the ConnectTimeout the library maps it to."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method in ("GET", "HEAD"):
-            request = httpx.Request(request.method, request.url, headers=request.headers,
-                                    extensions=request.extensions)
-        try:
-            return await super().handle_async_request(request)
-        except httpx.ConnectTimeout as exc:
-            if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
-                raise httpx.ConnectError(str(exc.__cause__), request=request) from exc.__cause__
-            raise

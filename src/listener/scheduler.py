@@ -31,6 +31,7 @@ from listener.escalation import Escalator
 from listener.http import AuthError, HttpClient, RetryLater, Validators
 from listener.logs import get_logger
 from listener.notify import Notifier
+from listener.recorder import Recorder
 from listener.registry import broken, registry
 from listener.responses import OwnAccounts
 from listener.retry import exponential, honour_retry_after, jittered
@@ -116,10 +117,14 @@ class Poller:
         self.own = OwnAccounts.from_config(config)
         self.alerts_written = asyncio.Event()
         self.models = model_store.Current(engine) if config.classifier.learned else None
+        self.recorder: Recorder | None = None
+        """Set by the daemon: polls that brought nothing new are recorded several at a time."""
+        self._sources = {s.name: s for s in config.sources}
 
     def reconfigure(self, config: Config, router: Router) -> None:
         """Take a reloaded config; polls in flight finish under the rules they started with."""
         self.config = config
+        self._sources = {s.name: s for s in config.sources}
         self.policy = config.scheduler
         self.router = router
         self.own = OwnAccounts.from_config(config)
@@ -152,9 +157,8 @@ class Poller:
 
     async def poll(self, state: source_store.SourceState) -> PollOutcome:
         log = get_logger(source=state.name, connector=state.connector)
-        try:
-            source = self.config.source(state.name)
-        except ConfigError:  # removed by a reload between its claim and now
+        source = self._sources.get(state.name)
+        if source is None:  # removed by a reload between its claim and now
             with self.engine.begin() as conn:
                 source_store.release(conn, [state.id])
             return PollOutcome(state.name, False, error="no longer in the config")
@@ -194,12 +198,18 @@ class Poller:
             log.info("poll.rate_limited", resets_in_s=int(rate_wait.total_seconds()))
         after = _with_new(state, now, batch.new)
         silent = is_silent(after, now)
-        with self.engine.begin() as conn:
-            source_store.record_success(
-                conn, state, now=now, next_poll_at=next_at, etag=ctx.validators.etag,
-                last_modified=ctx.validators.last_modified, cursor=result.cursor, new=batch.new,
-                silent=silent,
-            )
+        if self.recorder is not None and not batch.new:
+            self.recorder.add(source_store.success(
+                state, now=now, next_poll_at=next_at, etag=ctx.validators.etag,
+                last_modified=ctx.validators.last_modified, cursor=result.cursor, silent=silent,
+            ))
+        else:
+            with self.engine.begin() as conn:
+                source_store.record_success(
+                    conn, state, now=now, next_poll_at=next_at, etag=ctx.validators.etag,
+                    last_modified=ctx.validators.last_modified, cursor=result.cursor, new=batch.new,
+                    silent=silent,
+                )
         seconds = time.perf_counter() - started
         ms = int(seconds * 1000)
         metrics.polled(state.name, "not_modified" if result.not_modified else "ok", seconds, batch.seen)
@@ -277,6 +287,7 @@ class Daemon:
                  load: Callable[[], Config] | None = None, notifier: Notifier | None = None,
                  on_reload: Callable[[Config], None] | None = None):
         self.poller = poller
+        poller.recorder = self.recorder = Recorder(poller.engine)
         self.deliverer = deliverer
         self.web = web
         self.load = load
@@ -342,6 +353,7 @@ class Daemon:
             if self.web is not None:
                 await self.web.stop()
             await self._drain()
+            self.recorder.flush()
             for task in (delivery, heartbeat, *self._background):
                 task.cancel()
             await asyncio.gather(delivery, heartbeat, *self._background, return_exceptions=True)
@@ -633,7 +645,8 @@ class Daemon:
         if not owner:
             return
         with self.poller.engine.begin() as conn:
-            freed_sources, freed_alerts = leases.take_back(conn, owner, busy=list(self.in_flight), alerts=alerts)
+            freed_sources, freed_alerts = leases.take_back(
+                conn, owner, busy=[*self.in_flight, *self.recorder.pending()], alerts=alerts)
         if freed_sources or freed_alerts:
             self.log.info("leases.taken_back", instance=owner, sources=freed_sources, alerts=freed_alerts)
 

@@ -1,12 +1,13 @@
 """Fault (b): the PostgreSQL server stops for 30 s while `listener run` works. The daemon stays up,
-logs the outage once and its end, and by itself stores what was published meanwhile and sends
-every alert. (`/readyz` saying "not ready" during the outage comes with the web server.)"""
+logs the outage once and its end, by itself stores what was published meanwhile and sends every
+alert, and its /readyz answers 503 while the store does not answer and 200 again after."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
 
+import httpx
 import pytest
 from alerting import COMPLAINT, PRAISE, QUESTION, ROUTING, feed
 from conftest import ANY_PORT, write_config
@@ -60,18 +61,27 @@ def test_the_daemon_rides_out_a_stopped_postgresql_and_loses_nothing(tmp_path, s
         return stored == expected and waiting == 0
 
     wait_until(lambda: settled(2 * SOURCES), 60, 0.5, "the first polls")
+    (started,) = [e for e in daemon.events() if e["event"] == "daemon.started"]
+    readyz = f"http://{started['web']}/readyz"
+    assert httpx.get(readyz, timeout=10).status_code == 200
     engine.dispose()
     postgres.stop()
     stopped = time.monotonic()
     for s in range(SOURCES):  # published while the store is away
         server.add(f"/feed/{s}", body=feed(f"{COMPLAINT} ({s})", f"{PRAISE} ({s})", f"{QUESTION} ({s})"))
+    answers = []
     while time.monotonic() - stopped < OUTAGE:
         assert daemon.running, "the daemon died with the database"
+        answers.append(httpx.get(readyz, timeout=10))
         time.sleep(1)
+    not_ready = [a for a in answers if a.status_code == 503]
+    assert len(not_ready) >= len(answers) - 2, [a.status_code for a in answers]  # the first may still see the pool
+    assert not_ready[-1].json()["store"].startswith("unreachable: ") and not_ready[-1].json()["ready"] is False
     postgres.start()
     restarted = time.monotonic()
     wait_until(lambda: settled(3 * SOURCES), 90, 0.5, "recovery")
     recovered_in = time.monotonic() - restarted
+    wait_until(lambda: httpx.get(readyz, timeout=10).status_code == 200, 30, 0.5, "/readyz 200 again")
     assert daemon.running
     assert daemon.stop() == 0
     names = [e["event"] for e in daemon.events()]
@@ -83,4 +93,5 @@ def test_the_daemon_rides_out_a_stopped_postgresql_and_loses_nothing(tmp_path, s
     assert set(received) == ids
     engine.dispose()
     print(f"\nfault (b): PostgreSQL down {OUTAGE} s; daemon up throughout, {failures} failed polls/rounds logged; "
+          f"/readyz 503 {len(not_ready)} of {len(answers)} times asked during the outage, 200 after; "
           f"everything published meanwhile stored and {len(ids)} alerts sent {recovered_in:.0f} s after it came back")

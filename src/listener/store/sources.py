@@ -151,13 +151,28 @@ _SUCCESS_WITH_NEW = update(sources).where(sources.c.id == bindparam("b_id")).val
 anew each time would be a good part of the cost."""
 
 
+def success(state: SourceState, *, now: datetime, next_poll_at: datetime, etag: str | None,
+            last_modified: str | None, cursor: Any, silent: bool) -> dict[str, Any]:
+    """The parameters that record one successful poll, for ``record_success`` or, several at once,
+    ``record_successes``."""
+    return {
+        "b_id": state.id, "b_now": now, "b_next": next_poll_at, "b_etag": etag, "b_last_modified": last_modified,
+        "b_cursor": cursor, "b_silent": silent, "b_first": now,
+    }
+
+
 def record_success(conn: Connection, state: SourceState, *, now: datetime, next_poll_at: datetime,
                    etag: str | None, last_modified: str | None, cursor: Any, new: int,
                    silent: bool) -> None:
-    conn.execute(_SUCCESS_WITH_NEW if new else _SUCCESS, {
-        "b_id": state.id, "b_now": now, "b_next": next_poll_at, "b_etag": etag, "b_last_modified": last_modified,
-        "b_cursor": cursor, "b_silent": silent, "b_first": now,
-    })
+    conn.execute(_SUCCESS_WITH_NEW if new else _SUCCESS, success(
+        state, now=now, next_poll_at=next_poll_at, etag=etag, last_modified=last_modified, cursor=cursor,
+        silent=silent,
+    ))
+
+
+def record_successes(conn: Connection, polls: list[dict[str, Any]]) -> None:
+    """Several polls that brought nothing new (``success`` of each), in one statement."""
+    conn.execute(_SUCCESS, polls)
 
 
 def record_failure(conn: Connection, state: SourceState, *, now: datetime, next_poll_at: datetime,
