@@ -117,6 +117,7 @@ mentions = Table(
     UniqueConstraint("source_id", "external_id", name="uq_mentions_source_external"),
     Index("ix_mentions_published_at", "published_at"),
     Index("ix_mentions_content_hash", "content_hash"),
+    Index("ix_mentions_external_id", "external_id"),
     Index("ix_mentions_label", "label"),
     Index("ix_mentions_in_reply_to", "in_reply_to"),
     Index("ix_mentions_report", "published_at", "own", "label", "question", "detection_lag_s", "source_id",
