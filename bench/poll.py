@@ -5,10 +5,12 @@ distinct ~20 KB RSS feeds with ETags. In one run this prints, in polls per secon
 - the server's own limit: requests it answered per second of its own CPU time;
 - a minimal aiohttp client (50 concurrent GETs, nothing else): the ceiling for any Python client;
 - `listener run` itself (the Daemon, its worker processes, a SQLite store): every source's first
-  fetch (parse, classify, store), then every source again, answered 304;
-and the peak RSS of the daemon's process and of its largest worker.
+  fetch (parse, classify, store), then every source again, answered 304, three times over;
+and the memory of the whole instance: the peak of the summed proportional set size (PSS, which
+counts a page shared by n processes as 1/n in each) of the daemon's process and its workers,
+sampled every 0.1 s, beside each process's peak RSS.
 
-    python bench/poll.py [--sources 1000] [--concurrency 50]
+    python bench/poll.py [--sources 1000] [--concurrency 50] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import argparse
 import asyncio
 import hashlib
 import multiprocessing
+import os
 import resource
 import socket
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -106,8 +110,10 @@ def write_config(folder: Path, base: str, sources: int, concurrency: int) -> Pat
     return path
 
 
-async def listener_daemon(config_path: Path, base: str, sources: int) -> tuple[float, float, float, float]:
-    """(first fetches/s, 304 re-polls/s, server CPU seconds for each phase), through the Daemon."""
+async def listener_daemon(config_path: Path, base: str, sources: int, rounds: int) -> tuple[float, float, float, float]:
+    """(first fetches/s, 304 re-polls/s, server CPU seconds for each phase), through the Daemon.
+    Each phase starts with a tick, as when sources fall due; the 304 phase is ``rounds`` re-polls
+    of every source."""
     from listener import logs
     from listener.alerts.worker import Deliverer
     from listener.config import load_config
@@ -135,21 +141,30 @@ async def listener_daemon(config_path: Path, base: str, sources: int) -> tuple[f
             return conn.execute(select(func.count()).select_from(sources_table)
                                 .where(sources_table.c.last_success_at >= when)).scalar_one()
 
-    async def phase(since: datetime) -> tuple[float, float]:
-        cpu_before = await server_cpu(base)
-        started = time.perf_counter()
+    async def until_polled(since: datetime) -> None:
         while polled_since(since) < sources:
-            await asyncio.sleep(0.05)
-        return sources / (time.perf_counter() - started), await server_cpu(base) - cpu_before
+            await asyncio.sleep(0.02)
 
     await cpu.start()
+    cpu_before = await server_cpu(base)
+    started = time.perf_counter()
     running = asyncio.create_task(daemon.run())
-    first, first_cpu = await phase(datetime.now(UTC) - timedelta(seconds=1))
-    again = datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(update(sources_table).values(next_poll_at=again))
-    repoll, repoll_cpu = await phase(again)
-    WORKERS.extend(worker_memory())
+    await until_polled(datetime.now(UTC) - timedelta(seconds=1))
+    first = sources / (time.perf_counter() - started)
+    first_cpu = await server_cpu(base) - cpu_before
+    cpu_before = await server_cpu(base)
+    elapsed = 0.0
+    for _round in range(rounds):
+        await asyncio.sleep(0.5)  # the recorder's last writes of the round before
+        again = datetime.now(UTC)
+        with engine.begin() as conn:
+            conn.execute(update(sources_table).values(next_poll_at=again))
+        started = time.perf_counter()
+        await daemon.tick()
+        await until_polled(again)
+        elapsed += time.perf_counter() - started
+    repoll = rounds * sources / elapsed
+    repoll_cpu = (await server_cpu(base) - cpu_before) / rounds
     daemon.stop()
     await running
     await http.aclose()
@@ -159,21 +174,58 @@ async def listener_daemon(config_path: Path, base: str, sources: int) -> tuple[f
     return first, repoll, first_cpu, repoll_cpu
 
 
-WORKERS: list[tuple[float, float]] = []
 SERVER: list[int] = []
 
 
-def worker_memory() -> list[tuple[float, float]]:
-    """(peak RSS, unique set size) in MB of each worker process. Forked workers share the daemon's
-    pages until they write them, so RSS counts those pages twice; USS is what each adds."""
-    out = []
-    for child in psutil.Process().children():
-        if child.pid in SERVER:
-            continue
-        status = Path(f"/proc/{child.pid}/status").read_text()
-        peak = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
-        out.append((peak / 1024, child.memory_full_info().uss / 2**20))
-    return out
+class Memory:
+    """Samples the instance (this process and its children but the feed server) every 0.1 s: the
+    peak of their summed PSS, and each one's peak RSS (VmHWM). Forked workers share the daemon's
+    pages until they write them, so summed RSS counts those pages several times; PSS does not."""
+
+    def __init__(self):
+        self.peak_pss = 0.0
+        self.at_peak: dict[int, tuple[float, float]] = {}
+        """Each process's (PSS, private) MB at the peak."""
+        self.peak_rss: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Memory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.sample()
+            if self._stop.wait(0.1):
+                return
+
+    def sample(self) -> None:
+        me = psutil.Process()
+        total, each = 0.0, {}
+        for process in [me, *me.children()]:
+            if process.pid in SERVER:
+                continue
+            try:
+                rollup = Path(f"/proc/{process.pid}/smaps_rollup").read_text()
+                status = Path(f"/proc/{process.pid}/status").read_text()
+            except OSError:  # a worker that just ended
+                continue
+            pss = _kb(rollup, "Pss:") / 1024
+            private = (_kb(rollup, "Private_Clean:") + _kb(rollup, "Private_Dirty:")) / 1024
+            total += pss
+            each[process.pid] = (pss, private)
+            self.peak_rss[process.pid] = _kb(status, "VmHWM:") / 1024
+        if total > self.peak_pss:
+            self.peak_pss, self.at_peak = total, each
+
+
+def _kb(text: str, key: str) -> int:
+    return next(int(line.split()[1]) for line in text.splitlines() if line.startswith(key))
 
 
 def free_port() -> int:
@@ -186,6 +238,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -197,9 +250,10 @@ def main() -> None:
     time.sleep(0.5)
     try:
         full, not_modified, full_cpu, nm_cpu = asyncio.run(minimal_client(base, args.sources, args.concurrency))
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, Memory() as memory:
             config = write_config(Path(tmp), base, args.sources, args.concurrency)
-            first, repoll, first_cpu, repoll_cpu = asyncio.run(listener_daemon(config, base, args.sources))
+            first, repoll, first_cpu, repoll_cpu = asyncio.run(listener_daemon(config, base, args.sources,
+                                                                               args.rounds))
     finally:
         server.terminate()
         server.join()
@@ -208,15 +262,19 @@ def main() -> None:
     print(f"{'':44s} {'full GET/s':>12s} {'304/s':>10s}")
     print(f"{'server limit (requests per server CPU-s)':44s} {args.sources / full_cpu:12,.0f} {args.sources / nm_cpu:10,.0f}")
     print(f"{'minimal aiohttp client':44s} {full:12,.0f} {not_modified:10,.0f}")
-    print(f"{'listener run: poll, parse, classify, store':44s} {first:12,.0f} {repoll:10,.0f}")
+    print(f"{'listener run: poll, parse, classify, store':44s} {first:12,.0f} {repoll:10,.0f}"
+          f"  ({args.rounds} rounds of 304s)")
     print(f"listener / minimal client: {first / full:.2f} (first fetches), {repoll / not_modified:.2f} (304s); "
           f"target >= 1,000 conditional polls/s: {'met' if repoll >= 1000 else 'NOT met'}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    workers = ", ".join(f"{rss:.0f} MB peak RSS / {uss:.0f} MB its own (USS)" for rss, uss in WORKERS)
-    total = peak + sum(uss for _, uss in WORKERS)
-    print(f"peak RSS: {peak:.0f} MB the daemon's process (this script included); workers: {workers}")
-    print(f"the instance in all: {total:.0f} MB (daemon peak RSS + workers' own memory); "
-          f"target < 200 MB: {'met' if total < 200 else 'NOT met'}")
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = ", ".join(f"{rss:.0f}" for pid, rss in memory.peak_rss.items() if pid != os.getpid())
+    print(f"peak RSS: {me:.0f} MB the daemon's process (this script and the minimal client included); "
+          f"workers: {workers or 'none'} MB")
+    print(f"the instance in all: {memory.peak_pss:.0f} MB at its peak (summed PSS of the daemon and its workers); "
+          f"target < 200 MB: {'met' if memory.peak_pss < 200 else 'NOT met'}")
+    print("at that peak, PSS / private MB: " + ", ".join(
+        f"{'daemon' if pid == os.getpid() else 'worker'} {pss:.0f} / {private:.0f}"
+        for pid, (pss, private) in memory.at_peak.items()))
     print(f"(server CPU in the listener phases: {first_cpu:.2f} s, {repoll_cpu:.2f} s)")
 
 
