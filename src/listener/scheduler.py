@@ -525,10 +525,13 @@ class Daemon:
         """Train a new model when enough labels have arrived since the last one (in a thread: it
         takes seconds of CPU). The next poll picks the new model up from the store."""
         try:
-            await asyncio.to_thread(learning.retrain_if_due, self.poller.engine, self.poller.clock(),
-                                    self.poller.config.classifier.retrain_after)
+            stored = await asyncio.to_thread(learning.retrain_if_due, self.poller.engine, self.poller.clock(),
+                                             self.poller.config.classifier.retrain_after)
         except Exception as exc:  # the database is away; the labels wait for the next check
             self.log.error("classifier.retrain_failed", error=describe(exc))
+            return
+        if stored is not None and self.poller.models is not None:
+            self.poller.models.forget()
 
     async def _heartbeat_forever(self) -> None:
         period = self.notifier.watchdog or STATUS_EVERY
