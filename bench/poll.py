@@ -225,7 +225,8 @@ class Memory:
 
 
 def _kb(text: str, key: str) -> int:
-    return next(int(line.split()[1]) for line in text.splitlines() if line.startswith(key))
+    """A /proc figure in kB; 0 for a process on its way out, whose memory lines are gone."""
+    return next((int(line.split()[1]) for line in text.splitlines() if line.startswith(key)), 0)
 
 
 def free_port() -> int:
