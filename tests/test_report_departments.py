@@ -63,6 +63,24 @@ def test_routes_carry_their_mentions_facts_through_every_change(engine):
     assert _copies_match(engine) == 7
 
 
+def test_the_pipeline_writes_routes_with_their_mentions_facts(engine):
+    from listener.config import Source
+    from listener.connector import NoOptions
+    from listener.domain import Author, Item
+    from listener.pipeline import SourceRef, process
+    from listener.store import sources as source_store
+
+    seen = datetime(2026, 11, 16, 12, tzinfo=UTC)
+    with engine.begin() as conn:
+        source_store.sync(conn, [Source("a", "rss", "http://x/feed", timedelta(minutes=15), True, NoOptions())], seen)
+        (state,) = source_store.all_states(conn)
+    items = [Item(external_id=f"i{n}", url=f"http://x/{n}", title="t", text=text, author=Author("A", "@a"),
+                  published_at=seen - timedelta(hours=n))
+             for n, text in enumerate(("Tack, fantastiskt bra service!", "Värsta leveransen, helt oacceptabelt?"))]
+    process(engine, SourceRef(state.id, "a"), items, seen)
+    assert _copies_match(engine) == 2
+
+
 def test_a_label_reclassification_and_response_move_the_report_by_department(engine):
     ids = insert(engine, WEEK_47)
     before = _cs(engine)
