@@ -2,21 +2,20 @@
 0008), so a department's period is one range of ``ix_mention_routes_period`` and no route is joined
 to its mention.
 
-Percentiles are cut inside the database, so rows do not cross into Python one by one. PostgreSQL has
-``percentile_cont``. SQLite has none, so for each department and figure the cheaper of two exact
-methods is used: over a long period, step along the index that holds the figure in order
-(``ORDER BY response_s LIMIT 2 OFFSET k``, from whichever end is nearer), which skips only rows
-outside the period; over a short one, where stepping would pass mostly such rows, read the period's
-three figures from the covering index and sort them. Both interpolate linearly between the two
-values around rank (n - 1)·q, as percentile_cont and numpy do.
+PostgreSQL cuts the percentiles with ``percentile_cont``. SQLite has no percentile function, so for
+each department the cheaper of two exact methods is used: over a long period, step along the index
+that holds a figure in order (``ORDER BY response_s LIMIT 2 OFFSET k``, from whichever end is
+nearer), so no route crosses into Python; over a short one, where stepping would pass mostly routes
+outside the period, read the period's three figures from the covering index into numpy. Both
+interpolate linearly between the two values around rank (n - 1)·q, as percentile_cont and numpy do.
 """
 
 from __future__ import annotations
 
 import math
-from itertools import chain
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
 import numpy as np
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, text
@@ -28,9 +27,10 @@ PERCENTILES = {"response_s": (0.5, 0.9), "business_response_s": (0.5,), "detecti
 STEP_SHARE = 0.35
 """Step along the indexes when the period holds at least this share of a department's stored routes.
 
-Stepping to the medians and the 90th percentile (from the top) passes 1.6 of the department's routes
-in all, at about 110 ns each; reading the period's three figures into numpy costs about 500 ns a
-route (bench/report.py, a million mentions): stepping wins from 1.6 × 110 / 500 ≈ 0.35."""
+Stepping to the three medians and the 90th percentile (from the top) passes 0.5 + 0.5 + 0.5 + 0.1 =
+1.6 times the department's routes, at about 110 ns a step; reading the period's three figures into
+numpy costs about 500 ns a route (bench/report.py, a million mentions): stepping wins from
+1.6 × 110 / 500 ≈ 0.35 on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,7 @@ def _figures(row, cut: dict[str, dict[float, float | None]]) -> DepartmentFigure
 
 
 def _between(low: float, high: float, fraction: float) -> float:
-    return low + (high - low) * fraction if fraction else low
+    return low + (high - low) * fraction
 
 
 class _Period:
@@ -118,11 +118,12 @@ class _Period:
         return min(max(covered, 0.0) / span, 1.0)
 
     def step(self, name: str, n: int, q: float) -> float:
-        """The q-th percentile of ``name`` among the period's n values, two values read off its index."""
+        """The q-th percentile (q < 1) of ``name`` among the period's n values: the values at ranks k and
+        k + 1, read off its index. Past the middle they are counted from the top, at n - 2 - k."""
         rank = (n - 1) * q
         k = math.floor(rank)
         descending = k > (n - 1) / 2
-        offset = max(n - 2 - k, 0) if descending else k
+        offset = n - 2 - k if descending else k
         values = [v for (v,) in self.conn.execute(self._text(
             f"SELECT {name} FROM mention_routes INDEXED BY ix_mention_routes_{name} "
             f"WHERE department_id = :department AND own = 0 AND {name} IS NOT NULL "
@@ -131,8 +132,6 @@ class _Period:
             {**self.params, "offset": offset})]
         if descending:
             values.reverse()
-            if k == n - 1:
-                values = values[-1:]
         return _between(values[0], values[-1], rank - k)
 
     def read(self) -> dict[str, dict[float, float]]:
