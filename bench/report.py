@@ -6,6 +6,10 @@ listener's figures function (the code path of `listener report`) next to the sam
 DuckDB reading the same SQLite file, and a naive version that reads the period's rows into Python.
 Targets on SQLite: a month < 100 ms, a year < 1 s.
 
+What is timed: `compute(conn, period, by="department")` on an open connection, best of three: the
+report's computation. Apart from that, the whole `listener report --by department --format json`
+command as a user runs it (a new Python process: imports, config, engine, the report, the JSON).
+
     pip install '.[bench]'
     python bench/report.py [--mentions 1000000] [--db /tmp/listener-report.db] [--keep]
 """
@@ -15,6 +19,8 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime
@@ -170,6 +176,15 @@ def naive_figures(path: Path, period: Period) -> dict:
     return {k: (len(v), statistics.median([x for x in v if x is not None])) for k, v in out.items()}
 
 
+def cli_seconds(path: Path, period: Period) -> float:
+    """Wall time of the whole `listener report` command, best of three."""
+    config = path.with_suffix(".toml")
+    config.write_text(f'[store]\nurl = "sqlite:///{path}"\n', encoding="utf-8")
+    command = [sys.executable, "-m", "listener", "-c", str(config), "report", "--by", "department", "--format", "json",
+               "--period", f"{period.first.isoformat()}..{period.last.isoformat()}"]
+    return best(lambda: subprocess.run(command, check=True, capture_output=True))[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mentions", type=int, default=1_000_000)
@@ -205,6 +220,8 @@ def main() -> None:
     print(f"listener vs naive: {naive_month / listener_month:.1f}x (month), {naive_year / listener_year:.1f}x (year)")
     print(f"targets: month < 100 ms: {'met' if listener_month < 0.1 else 'MISSED'}; "
           f"year < 1 s: {'met' if listener_year < 1 else 'MISSED'}")
+    print(f"{'listener report (the command)':28} {cli_seconds(path, MONTH) * 1000:8.0f} ms "
+          f"{cli_seconds(path, YEAR) * 1000:8.0f} ms")
     cs = figures["customer-service"]
     print(f"customer-service, {MONTH.name}: {cs.mentions} mentions, answered {cs.answered_share:.0%}, "
           f"median {cs.first_response_median_s / 3600:.2f} h, p90 {cs.first_response_p90_s / 3600:.2f} h, "

@@ -81,3 +81,15 @@ def test_import_is_all_or_nothing_and_names_every_bad_line(run, tmp_path):
     assert {(e["text"], e["lang"], e["label"]) for e in exported} >= {
         ("Pakken er stadig ikke kommet", "da", "criticism"), ("Wann öffnet ihr?", "de", "neutral")}
     assert _mentions(run)["Lars"]["label_by"] == "Import"
+
+
+def test_a_label_moves_the_report_by_department(run):
+    def criticism_and_praise():
+        report = json.loads(run("report", "--period", "2000-01-01..2030-12-31", "--by", "department",
+                                "--format", "json").stdout)
+        row = next(r for r in report["rows"] if r["group"] == "communications")
+        return row["criticism"], row["praise"]
+
+    before = criticism_and_praise()
+    assert run("label", str(_mentions(run)["Mette"]["id"]), "praise").exit_code == 0
+    assert criticism_and_praise() == (before[0] - 1, before[1] + 1)

@@ -85,6 +85,8 @@ def test_inbox_and_actions_on_postgresql(tmp_path, pg_url):
         assert s.client("mk").get(f"/mentions/{s.ids['c1']}").status_code == 403
         with s.engine.connect() as conn:
             assert conn.execute(select(responses.c.via)).scalar_one() == "web"
+            assert {r.label for r in conn.execute(select(mention_routes.c.label)
+                                                  .where(mention_routes.c.mention_id == s.ids["c1"]))} == {"neutral"}
     finally:
         s.engine.dispose()
 
@@ -262,6 +264,8 @@ def test_relabel_note_and_reopen(site):
         assert [n.text for n in conn.execute(select(notes).order_by(notes.c.id))] == ["asked logistics", "reopened"]
         assert conn.execute(select(mention_routes.c.first_response_at)
                             .where(mention_routes.c.mention_id == mention)).scalar() is None
+        assert {r.label for r in conn.execute(select(mention_routes.c.label)  # the report by department follows
+                                              .where(mention_routes.c.mention_id == mention))} == {"neutral"}
     page = client.get(f"/mentions/{mention}").text
     assert "set by cs" in page and "the classifier said criticism" in page
 

@@ -3,8 +3,10 @@
 Volume, labels, questions, answers and detection lag are counted per mention; response times and
 SLA attainment per route (mention × department), because a mention routed to two departments is
 measured against each one's business hours and SLA. Own mentions (the organisation speaking) are
-left out of everything. Percentiles are computed in SQL with window functions, the same statement on
-SQLite and PostgreSQL, and interpolated linearly (as PostgreSQL's percentile_cont and numpy do).
+left out of everything. Percentiles interpolate linearly between ranks (as PostgreSQL's
+percentile_cont and numpy do). By department, the usual report, everything is read from the routes
+and cut inside the database (departments.py); the other groupings join routes to mentions and cut
+percentiles with numpy from the matching rows.
 
 A figure without data is None, never 0: a period with no mentions has no volume figure at all,
 and an SLA share needs at least one route that was due.
@@ -20,6 +22,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
+from listener.reports.departments import department_figures
 from listener.reports.periods import Period
 from listener.store.tables import (
     departments,
@@ -155,7 +158,11 @@ def compute(conn: Connection, period: Period, *, now: datetime, by: str | None =
     """Figures per group for one period; without ``by``, one entry under None (even when empty)."""
     q = _Queries(conn, period, now, by)
     if by == "department":
-        counts, sla, response, business, lag = q.department_routes()
+        per_department = department_figures(conn, period.start, period.end, now)
+        counts = {g: f.counts for g, f in per_department.items()}
+        sla = {g: f.sla for g, f in per_department.items()}
+        response, business, lag = ({g: f.percentiles.get(name, {}) for g, f in per_department.items()}
+                                   for name in ("response_s", "business_response_s", "detection_lag_s"))
     else:
         counts = q.counts()
         sla, response, business = q.routes()
@@ -208,8 +215,6 @@ class _Queries:
         m = mentions.c
         if self.by is None:
             return None
-        if self.by == "department":  # ids, named afterwards: a join to the small table misleads SQLite's planner
-            return mention_routes.c.department_id
         if self.by == "source":
             return mentions.c.source_id
         if self.by == "campaign":
@@ -225,7 +230,7 @@ class _Queries:
     def _from(self, per_route: bool):
         """mentions, joined to what the grouping (and route-level figures) need."""
         joined = mentions
-        if per_route or self.by == "department":
+        if per_route:
             joined = joined.join(mention_routes, mention_routes.c.mention_id == mentions.c.id)
         if self.by == "campaign":
             joined = joined.outerjoin(mention_tags, and_(mention_tags.c.mention_id == mentions.c.id,
@@ -252,12 +257,9 @@ class _Queries:
 
     def counts(self) -> dict:
         m = mentions.c
-        if self.by == "department":
-            answered = mention_routes.c.first_response_at.isnot(None)
-        else:
-            answered = (select(mention_routes.c.mention_id)
-                        .where(mention_routes.c.mention_id == m.id, mention_routes.c.first_response_at.isnot(None))
-                        .exists())
+        answered = (select(mention_routes.c.mention_id)
+                    .where(mention_routes.c.mention_id == m.id, mention_routes.c.first_response_at.isnot(None))
+                    .exists())
         q = self._select(
             False,
             func.count().label("mentions"),
@@ -286,23 +288,6 @@ class _Queries:
             sla[g], response[g], business[g] = _route_figures(wall, hours, met)
         return sla, response, business
 
-    def department_routes(self) -> tuple[dict, dict, dict, dict, dict]:
-        """Everything by department from one pass over the period's routes (a route is a mention in
-        its department). SQLite would otherwise sort a year of routes into a temporary B-tree for
-        GROUP BY, and join the routes twice."""
-        m, r = mentions.c, mention_routes.c
-        label = case((m.label == "praise", 0), (m.label == "criticism", 1), (m.label == "neutral", 2), else_=None)
-        rows = self._values(True, r.response_s, r.business_response_s, self._verdict(), m.detection_lag_s, label,
-                            case((m.question.is_(True), 1), else_=0), case((r.first_response_at.isnot(None), 1), else_=0))
-        counts, sla, response, business, lag = {}, {}, {}, {}, {}
-        for g, (wall, hours, met, lags, labels, questions, answered) in rows.items():
-            counts[g] = {"mentions": len(labels), "praise": int(np.sum(labels == 0)), "criticism": int(np.sum(labels == 1)),
-                         "neutral": int(np.sum(labels == 2)), "questions": int(np.sum(questions)),
-                         "answered": int(np.sum(answered))}
-            sla[g], response[g], business[g] = _route_figures(wall, hours, met)
-            lag[g] = _percentiles(lags, (0.5,))
-        return counts, sla, response, business, lag
-
     def detection_lags(self) -> dict:
         return {g: _percentiles(x, (0.5,)) for g, (x,) in self._values(False, mentions.c.detection_lag_s).items()}
 
@@ -324,7 +309,7 @@ class _Queries:
             return {}
         if group is None:
             return {None: np.array(rows, dtype=float).T}
-        if self.by in ("department", "source", "week"):  # integer keys: one conversion in C
+        if self.by in ("source", "week"):  # integer keys: one conversion in C
             table = np.array(rows, dtype=float)
             keys = table[:, 0].astype(int)
             return {int(key): table[keys == key, 1:].T for key in np.unique(keys)}

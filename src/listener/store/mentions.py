@@ -69,17 +69,25 @@ def _row(source_id: int, m: Mention) -> dict:
         "title": m.title,
         "text": m.text,
         "lang": m.lang,
-        "label": m.label.value if m.label else None,
         "score": m.score,
         "model_label": m.label.value if m.label else None,
         "model_score": m.score,
-        "question": m.question,
-        "published_at": m.published_at,
         "first_seen_at": m.first_seen_at,
-        "detection_lag_s": max(0.0, (m.first_seen_at - m.published_at).total_seconds()),
         "in_reply_to": m.in_reply_to,
         "content_hash": m.content_hash,
+        **report_facts(m),
+    }
+
+
+def report_facts(m: Mention) -> dict:
+    """What reports read of a new mention: stored on it, and copied onto each of its routes (written
+    with them here; triggers keep the copies equal afterwards, see migration 0008)."""
+    return {
+        "published_at": m.published_at,
         "own": m.own,
+        "label": m.label.value if m.label else None,
+        "question": m.question,
+        "detection_lag_s": max(0.0, (m.first_seen_at - m.published_at).total_seconds()),
     }
 
 

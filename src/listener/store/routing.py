@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select, update
 
 from listener.domain import Author, Label, Mention, Priority, Route
 from listener.routing import Router
+from listener.store.mentions import report_facts
 from listener.store.tables import (
     departments,
     mention_routes,
@@ -58,12 +59,13 @@ def write_routes(conn: Connection, new: dict[int, Mention], router: Router, now:
         tags += [{"mention_id": mention_id, "kind": "query", "name": q} for q in mention.queries]
         tags += [{"mention_id": mention_id, "kind": "campaign", "name": c} for c in mention.campaigns]
         start = min(mention.published_at, mention.first_seen_at)
+        facts = report_facts(mention)  # given here, the trigger that would copy them has nothing to do
         for route in mention.routes:
             department_id = ids[route.department]
             due_at, escalate_at = router.department(route.department).deadlines(start)
             routes.append({"mention_id": mention_id, "department_id": department_id,
                            "priority": route.priority.value, "rule": route.rule,
-                           "due_at": due_at, "escalate_at": escalate_at})
+                           "due_at": due_at, "escalate_at": escalate_at, **facts})
             for sink, digest in () if mention_id in copies else router.deliveries(route):
                 alerts.append({
                     "delivery_id": uuid.uuid4().hex, "mention_id": mention_id, "department_id": department_id,

@@ -150,14 +150,26 @@ mention_routes = Table(
     Column("due_at", UtcDateTime()),
     Column("escalate_at", UtcDateTime()),
     Column("escalated_at", UtcDateTime()),
+    Column("published_at", UtcDateTime()),
+    Column("own", Boolean),
+    Column("label", String(16)),
+    Column("question", Boolean),
+    Column("detection_lag_s", Float),
     Index("ix_mention_routes_escalate_at", "escalate_at"),
     Index("ix_mention_routes_inbox", "department_id", "first_response_at", "due_at", "mention_id"),
     Index("ix_mention_routes_report", "mention_id", "department_id", "first_response_at", "due_at", "response_s",
           "business_response_s"),
+    Index("ix_mention_routes_period", "department_id", "own", "published_at", "label", "question", "first_response_at",
+          "due_at", "response_s", "business_response_s", "detection_lag_s"),
+    Index("ix_mention_routes_response_s", "department_id", "own", "response_s", "published_at"),
+    Index("ix_mention_routes_business_response_s", "department_id", "own", "business_response_s", "published_at"),
+    Index("ix_mention_routes_detection_lag_s", "department_id", "own", "detection_lag_s", "published_at"),
 )
 """One row per (mention, department). ``due_at`` and ``escalate_at`` are the department's SLA deadline
 and escalation time, counted in its business hours when the mention is stored (null without an SLA);
-the response columns are its view of the first response: wall-clock and business-hours seconds."""
+the response columns are its view of the first response: wall-clock and business-hours seconds.
+``published_at`` … ``detection_lag_s`` are copies of the mention's, kept equal by triggers (migration
+0008), so the report by department reads routes alone."""
 
 mention_tags = Table(
     "mention_tags",
