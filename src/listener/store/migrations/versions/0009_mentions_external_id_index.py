@@ -3,13 +3,13 @@ already has (one post read through two sources), and without it that question re
 mentions table, so storing got slower as the store grew.
 
 Revision ID: 0009
-Revises: 0007 (reportperf's 0008 comes between them once both are merged)
+Revises: 0008
 """
 
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
