@@ -127,7 +127,17 @@ def sign_in(driver, base: str, user: str) -> None:
     driver.find_element(By.NAME, "username").send_keys(user)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
-    assert driver.find_element(By.TAG_NAME, "h1").text.startswith("Inbox")
+    settle(driver, lambda d: d.current_url == base + "/"
+           and d.find_element(By.TAG_NAME, "h1").text.startswith("Inbox"))
+
+
+def settle(driver, condition, timeout: float = 15):
+    """Wait until `condition(driver)` holds, reading afresh each time: after a click the old page can go
+    away between finding an element and reading it, and the inbox refreshes its queue by itself."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    return WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(condition)
 
 
 def mention_id(config: Path, key: str) -> int:
@@ -144,24 +154,30 @@ def test_answer_and_relabel_in_the_browser(daemon, browser, shots):
     base, config = daemon
     sign_in(browser, base, "cs")
     assert browser.current_url == base + "/"
-    items = browser.find_elements(By.CSS_SELECTOR, "#queue .item")
     assert "customer-service" in browser.find_element(By.TAG_NAME, "h1").text
-    assert "criticism" in items[0].text and "Anna" in items[0].text and "overdue" in items[0].text
-    assert "overdue" in items[0].get_attribute("class")
-    assert items[0].value_of_css_property("border-left-color") == "rgba(176, 0, 32, 1)"
-    assert any("Dag" in i.text for i in items)  # polled by the daemon, routed to customer-service
-    assert all("campaign" not in i.text for i in items)  # marketing's mention is not in this inbox
+
+    def read_queue(driver):
+        items = driver.find_elements(By.CSS_SELECTOR, "#queue .item")
+        return items and ([i.text for i in items], items[0].get_attribute("class"),
+                items[0].value_of_css_property("border-left-color"),
+                items[0].find_element(By.CSS_SELECTOR, "a.open").get_attribute("href"))
+
+    texts, first_class, first_border, top = settle(browser, read_queue)
+    assert "criticism" in texts[0] and "Anna" in texts[0] and "overdue" in texts[0]
+    assert "overdue" in first_class
+    assert first_border == "rgba(176, 0, 32, 1)"
+    assert any("Dag" in t for t in texts)  # polled by the daemon, routed to customer-service
+    assert all("campaign" not in t for t in texts)  # marketing's mention is not in this inbox
     browser.save_screenshot(str(shots / "inbox.png"))
     browser.set_window_size(390, 844)
     browser.save_screenshot(str(shots / "inbox-phone.png"))
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
     browser.set_window_size(1280, 900)
 
-    top = items[0].find_element(By.CSS_SELECTOR, "a.open").get_attribute("href")
     browser.get(top)
     browser.find_element(By.ID, "a-note").send_keys("answered on the blog")
     browser.find_element(By.XPATH, "//button[text()='Mark answered']").click()
-    assert browser.find_element(By.CSS_SELECTOR, ".flash").text == "Marked answered."
+    settle(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".flash").text == "Marked answered.")
     assert "answered" in browser.find_element(By.CSS_SELECTOR, ".routes").text
     assert "web" in browser.find_element(By.XPATH, "//h2[text()='Responses']/following-sibling::ul").text
 
@@ -170,11 +186,11 @@ def test_answer_and_relabel_in_the_browser(daemon, browser, shots):
     browser.get(f"{base}/mentions/{other}")
     Select(browser.find_element(By.ID, "a-label")).select_by_visible_text("neutral")
     browser.find_element(By.XPATH, "//button[text()='Relabel']").click()
-    assert browser.find_element(By.CSS_SELECTOR, ".flash").text == "Labelled neutral."
+    settle(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".flash").text == "Labelled neutral.")
     assert "set by cs" in browser.find_element(By.XPATH, "//h2[text()='Label']/following-sibling::p").text
 
     browser.get(base + "/")
-    queue = browser.find_element(By.ID, "queue").text
+    queue = settle(browser, lambda d: d.find_element(By.ID, "queue").text)
     assert queue.index("neutral (by cs)") < queue.index("answered")  # unanswered above answered
 
 
@@ -193,13 +209,9 @@ def test_dashboard_figure_moves_when_a_mention_is_answered(daemon, browser, shot
     base, config = daemon
     sign_in(browser, base, "admin")
     before = answered_share(browser, base)
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.support.wait import WebDriverWait
-
     browser.get(f"{base}/mentions/{mention_id(config, 'c2')}")
     browser.find_element(By.XPATH, "//button[text()='Mark answered']").click()
-    WebDriverWait(browser, 10, ignored_exceptions=(WebDriverException,)).until(
-        lambda b: "unanswered" not in b.find_element(By.CLASS_NAME, "routes").text)  # the page after the POST
+    settle(browser, lambda d: "unanswered" not in d.find_element(By.CLASS_NAME, "routes").text)
     after = answered_share(browser, base)
     assert before == "0 %" and after != before, (before, after)
     browser.save_screenshot(str(shots / "dashboard.png"))
