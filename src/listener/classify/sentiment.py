@@ -46,6 +46,7 @@ _TOKENS = (
 )
 _SKIP = re.compile(_LINK_OR_HANDLE)
 _EMOTICON_HINT = re.compile(r"[:;=(<]")
+_CLAUSE_END = re.compile(r"[,;:.!?]")
 
 
 @functools.cache
@@ -59,6 +60,21 @@ def _tokenizers() -> tuple[re.Pattern[str], re.Pattern[str]]:
 def _tokenize(sentence: str) -> list[str]:
     plain, with_emoticons = _tokenizers()
     return (with_emoticons if _EMOTICON_HINT.search(sentence) else plain).findall(sentence)
+
+
+def _clauses(sentence: str) -> list[int]:
+    """Each token's clause number: clauses end at , ; : . ! and ?, which the tokens drop (but for
+    ! and ?). Only a sentence with a negator near a scored word needs them."""
+    plain, with_emoticons = _tokenizers()
+    numbers, clause, end = [], 0, 0
+    for match in (with_emoticons if _EMOTICON_HINT.search(sentence) else plain).finditer(sentence):
+        if _CLAUSE_END.search(sentence, end, match.start()):
+            clause += 1
+        numbers.append(clause)
+        end = match.end()
+        if match.group() in ("!", "?"):
+            clause += 1
+    return numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +175,7 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
     symbols = lexicon.symbols()
     shouting: bool | None = None
     negated = False
+    clauses: list[int] | None = None
 
     valences: list[float] = []
     tracing = trace is not None
@@ -208,11 +225,16 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
             elif before in g.dampeners:
                 value -= sign * _BOOST * factor
                 notes.append(f"softened by {before}")
-        near = words[max(0, i - 3) : i + 2 if g.lookahead else i]
+        start = max(0, i - 3)
+        near = words[start : i + 2 if g.lookahead else i]
         if not g.negators.isdisjoint(near):
-            value *= _NEGATION_SCALAR
-            negated = True
-            notes.append("negated by " + next(w for w in near if w in g.negators))
+            if clauses is None:
+                clauses = _clauses(sentence)
+            negator = next((w for j, w in enumerate(near, start) if w in g.negators and clauses[j] == clauses[i]), None)
+            if negator is not None:
+                value *= _NEGATION_SCALAR
+                negated = True
+                notes.append("negated by " + negator)
         valences.append(value)
         if tracing:
             evidence.append((token, base, notes))
