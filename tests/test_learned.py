@@ -5,6 +5,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import write_config
 
@@ -19,12 +20,17 @@ from listener.store import models as model_store
 from listener.store.labels import LabelledText
 
 DOMAIN = Path(__file__).parent / "data" / "domain.jsonl"
+HELD_OUT = Path(__file__).parent / "data" / "domain-heldout.jsonl"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def _domain_halves(seed: int = 0) -> tuple[list[dict], list[dict]]:
     """Per language, half the invented shop, bank and transport texts to learn from, half to test."""
-    rows = [json.loads(line) for line in DOMAIN.read_text(encoding="utf-8").splitlines()]
+    rows = _rows(DOMAIN)
     rng = random.Random(seed)
     train, test = [], []
     for lang in ("en", "sv", "da", "no"):
@@ -39,18 +45,21 @@ def _model(rows) -> LearnedModel:
     return learn((r["text"], r["lang"], Label(r["label"])) for r in rows)
 
 
-def test_a_few_dozen_domain_labels_find_complaints_without_sentiment_words_and_keep_questions_neutral():
-    train, test = _domain_halves()
-    model = _model(random.Random(1).sample(train, 40))
+@pytest.mark.parametrize("lang", ["en", "sv", "da", "no"])
+def test_a_few_dozen_domain_labels_find_complaints_without_sentiment_words_and_keep_questions_neutral(lang):
+    """An organisation labels 36 of its own mentions; the model is measured on texts it never saw."""
+    pool = [r for r in _rows(DOMAIN) if r["lang"] == lang]
+    test = [r for r in _rows(HELD_OUT) if r["lang"] == lang]
+    model = _model(random.Random(1).sample(pool, 36))
     complaints = [r for r in test if r["label"] == "criticism"]
     questions = [r for r in test if r["text"].endswith("?")]
     lexicon_found = sum(classify(r["text"], r["lang"]).label == Label.CRITICISM for r in complaints)
     learned_found = sum(classify(r["text"], r["lang"], model=model).label == Label.CRITICISM for r in complaints)
-    assert lexicon_found <= len(complaints) // 3
-    assert learned_found >= 2 * len(complaints) // 3
-    assert all(classify(r["text"], r["lang"]).label != Label.CRITICISM for r in questions)
+    assert lexicon_found <= len(complaints) // 4
+    assert learned_found > len(complaints) // 2
+    lexicon_turned = sum(classify(r["text"], r["lang"]).label == Label.CRITICISM for r in questions)
     turned = sum(classify(r["text"], r["lang"], model=model).label == Label.CRITICISM for r in questions)
-    assert turned <= len(questions) // 10
+    assert turned <= lexicon_turned
     praise = [r for r in test if r["label"] == "praise" and classify(r["text"], r["lang"]).label == Label.PRAISE]
     assert praise and all(classify(r["text"], r["lang"], model=model).label == Label.PRAISE for r in praise)
 

@@ -107,15 +107,16 @@ class _Model:
     def classify(self, text: str) -> str:
         if text.isupper():
             text = text.lower()
-        total = self.pc
+        rows = [self.pc]
         features: list[int] = []
         words = unknown = 0
         for token in unicodedata.normalize("NFC", text).split():
             scores, found, in_token, unseen = self.token_scores(token)
-            total = [a + b for a, b in zip(total, scores, strict=True)]
+            rows.append(scores)
             features.extend(found)
             words += in_token
             unknown += unseen
+        total = [sum(column) for column in zip(*rows, strict=True)]
         best = self.classes[total.index(max(total))]
         if words >= OTHER_WORDS and unknown > OTHER_UNKNOWN * words and _letters(text) >= MIN_EVIDENCE:
             return self.other_language(features) or best

@@ -186,7 +186,7 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
             pivot = len(valences)
             continue
         token = tokens[i]
-        if _SKIP.match(token):
+        if token[0] in "hw@" and _SKIP.match(token):
             continue
         if not word[0].isalpha():
             symbol = symbols.get(_MODIFIERS.sub("", token))
@@ -203,7 +203,7 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
             continue
         if not scored or word in g.negators:
             continue  # "no" negates; its own lexicon valence would count the negation twice
-        named = i > 0 and tokens[i - 1][0].isalpha() and _is_name(token)
+        named = i > 0 and _is_name(token) and tokens[i - 1][0].isalpha()
         value = lexicon.words(lang).get(word, 0.0) if named else _valence(word, lang)
         if not value:
             continue
@@ -246,7 +246,9 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
         if tracing:
             evidence.append(("why-question with a negation", _REPROACH, []))
     if not g.excess_starts.isdisjoint(words) and any(
-        tuple(words[i : i + len(phrase)]) == phrase for phrase in g.excess for i in range(len(words))
+        tuple(words[i : i + len(phrase)]) == phrase
+        for i, word in enumerate(words) if word in g.excess_starts
+        for phrase in g.excess if phrase[0] == word
     ):
         complaint_rule = True
         valences.append(_EXCESS)
