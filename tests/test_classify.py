@@ -85,6 +85,28 @@ def test_negation_flips(positive, negated, lang):
     assert classify(positive, lang).score > 0 > classify(negated, lang).score
 
 
+@pytest.mark.parametrize("text, lang", [
+    ("Leveransen har inte kommit, helt värdelöst", "sv"),
+    ("Pakken er ikke kommet, helt elendigt", "da"),
+    ("Pakken har ikke kommet; helt elendig", "no"),
+    ("The parcel did not arrive: terrible service", "en"),
+])
+def test_negation_stops_at_a_clause_boundary(text, lang):
+    """The negator belongs to the first clause; the complaint after the comma is not flipped."""
+    assert classify(text, lang).label == Label.CRITICISM
+    negator = next(w for w in ("inte", "ikke", "not") if f" {w} " in text)
+    assert classify(text.replace(f" {negator} ", " "), lang).label == Label.CRITICISM
+
+
+@pytest.mark.parametrize("intensified, alone, lang", [
+    ("Det blev ju skit snyggt", "Skit!", "sv"),
+    ("Det blev ju fan snyggt", "Fan!", "sv"),
+])
+def test_an_intensifier_before_a_word_of_sentiment_has_none_of_its_own(intensified, alone, lang):
+    assert classify(intensified, lang).label == Label.PRAISE
+    assert classify(alone, lang).label == Label.CRITICISM
+
+
 @pytest.mark.parametrize("plain, intensified, lang", [
     ("Det var bra", "Det var väldigt bra", "sv"),
     ("Det var godt", "Det var meget godt", "da"),

@@ -205,8 +205,8 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
             continue  # "no" negates; its own lexicon valence would count the negation twice
         named = i > 0 and _is_name(token) and tokens[i - 1][0].isalpha()
         value = lexicon.words(lang).get(word, 0.0) if named else _valence(word, lang)
-        if not value:
-            continue
+        if not value or (word in g.boosters and i + 1 < len(words) and _valence(words[i + 1], lang)):
+            continue  # "skit snyggt", "sjukt bra": an intensifier before a word of sentiment has none of its own
         base, notes = value, []
         sign = 1.0 if value > 0 else -1.0
         if len(token) > 1 and token.isupper():
