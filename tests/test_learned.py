@@ -90,6 +90,21 @@ def test_a_damaged_model_is_refused_with_a_clear_error():
         raise AssertionError("no error")
 
 
+def test_a_model_of_an_older_format_is_refused_with_a_request_to_retrain(monkeypatch):
+    from listener.classify import learned
+
+    model = _model(_domain_halves()[0])
+    monkeypatch.setattr(learned, "FORMAT", learned.FORMAT - 1)
+    old = model.to_bytes()
+    monkeypatch.undo()
+    try:
+        LearnedModel.from_bytes(old)
+    except ValueError as exc:
+        assert "retrain with `listener learn`" in str(exc)
+    else:
+        raise AssertionError("no error")
+
+
 def test_an_unread_language_is_neutral_unless_the_model_has_labels_in_it():
     text = "Das Paket ist schon wieder nicht angekommen"
     assert (classify(text, "de").label, classify(text, "de").score) == (Label.NEUTRAL, 0.0)
