@@ -6,6 +6,7 @@ from conftest import write_config
 
 from listener.classify import classify
 from listener.classify.lexicon import respell, words
+from listener.classify.sentiment import sentences
 from listener.cli import cli
 from listener.domain import Label
 
@@ -96,6 +97,13 @@ def test_negation_stops_at_a_clause_boundary(text, lang):
     assert classify(text, lang).label == Label.CRITICISM
     negator = next(w for w in ("inte", "ikke", "not") if f" {w} " in text)
     assert classify(text.replace(f" {negator} ", " "), lang).label == Label.CRITICISM
+
+
+def test_an_emoticon_after_the_full_stop_belongs_to_the_sentence_before():
+    text = "I am off to another meeting today. TTYL! :)"
+    assert sentences(text) == ["I am off to another meeting today.", "TTYL! :)"]
+    assert classify(text, "en").label == Label.PRAISE
+    assert sentences("Bra jobbat! 😍") == ["Bra jobbat!", "😍"]  # emoji stand alone, as tuned
 
 
 @pytest.mark.parametrize("intensified, alone, lang", [

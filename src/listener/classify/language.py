@@ -178,7 +178,8 @@ def _model() -> _Model:
     with np.load(io.BytesIO(blob)) as data:
         raw_classes = data["classes"].tolist()
         classes = [normalise(c) for c in raw_classes]
-        prior = [p + (NYNORSK_PRIOR if c == "nn" else 0.0) for c, p in zip(raw_classes, data["pc"].tolist(), strict=True)]
+        prior = [p + (NYNORSK_PRIOR if c == "nn" else 0.0)
+                 for c, p in zip(raw_classes, data["pc"].tolist(), strict=True)]
         all_classes = [normalise(c) for c in data["all_classes"].tolist()]
         nextmove, all_ptc = _shared_tables(data, hashlib.sha256(blob).hexdigest()[:16])
         return _Model(

@@ -232,7 +232,8 @@ class LearnedModel:
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
-        meta = {"format": FORMAT, "bits": BITS, "prior": PRIOR, "prior_statement": PRIOR_STATEMENT, "labels": self.labels, "counts": self.counts}
+        meta = {"format": FORMAT, "bits": BITS, "prior": PRIOR, "prior_statement": PRIOR_STATEMENT,
+                "labels": self.labels, "counts": self.counts}
         np.savez_compressed(buffer, rows=self.rows.astype(np.int32), ngrams=self.ngrams.astype(np.float32),
                             dense=self.dense_weights.astype(np.float32), languages=np.array(self.languages, dtype=str),
                             meta=np.array(json.dumps(meta)))
@@ -322,13 +323,15 @@ def train(examples: Sequence[Example]) -> LearnedModel:
     moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
     for step in range(1, STEPS + 1):
         per_unit = np.add.reduceat(w[b_cols], b_starts[:-1], axis=0)
-        logits = priors + np.einsum("nk,nkc->nc", x_dense, d[lang_of]) + np.add.reduceat(per_unit[a_col] * a_val, a_ptr[:-1], axis=0)
+        ngram_logits = np.add.reduceat(per_unit[a_col] * a_val, a_ptr[:-1], axis=0)
+        logits = priors + np.einsum("nk,nkc->nc", x_dense, d[lang_of]) + ngram_logits
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
         error = probs - y
         unit_grad = scatter(a_col, error[a_row] * a_val, n_units)
-        dense_grad = np.stack([scatter(lang_of, x_dense[:, k, None] * error, len(languages)) for k in range(DENSE)], axis=1)
+        dense_grad = np.stack([scatter(lang_of, x_dense[:, k, None] * error, len(languages)) for k in range(DENSE)],
+                              axis=1)
         grads = [scatter(b_cols, unit_grad[b_row], len(used)) + 2 * l2_ngrams * w, dense_grad + 2 * L2_DENSE * d]
         for param, grad, (m, v) in zip(params, grads, moments, strict=True):
             m *= 0.9

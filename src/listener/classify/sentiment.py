@@ -34,6 +34,7 @@ _EXCESS = -1.2
 
 _MODIFIERS = re.compile("[\U0001F3FB-\U0001F3FF\uFE0F\u200D]")
 _STRETCHED = re.compile(r"(\w)\1{2,}")
+_LETTER = re.compile(r"[^\W\d_]")
 _SENTENCES = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
@@ -135,8 +136,19 @@ def score_text(text: str, lang: str, trace: list[Evidence] | None = None) -> Sco
 
 
 def sentences(text: str) -> list[str]:
-    """The sentences score_text scores, in the order its trace numbers them."""
-    return [s for s in _SENTENCES.split(text) if s.strip()]
+    """The sentences score_text scores, in the order its trace numbers them. An emoticon typed
+    after a full stop or "!" ("TTYL! :)") belongs to the sentence before it: it says how that
+    sentence is meant. Emoji were tried too; they lift English as much but cost Swedish 0.011,
+    whose tweets carry emoji after almost every sentence."""
+    out: list[str] = []
+    for piece in _SENTENCES.split(text):
+        if not piece.strip():
+            continue
+        if out and piece.isascii() and not _LETTER.search(piece):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
