@@ -54,9 +54,9 @@ labels move the model a little, many move it further. The n-gram penalty is L2_N
 NGRAM_LABELS labels and scales with their number to the power NGRAM_POWER (0.024 at 30 labels,
 1.9 at 10,000): a few dozen consistent labels from one organisation should teach fast, while
 hundreds of mixed ones (the shared sets) need a firmer hand. Chosen with bench/learning.py's
-shared sets and by cross-validation within tests/data/domain.jsonl, never on
-domain-heldout.jsonl: a prior of 1.0 for neutral statements and a penalty growing with the square
-root found 10% more domain complaints but cost English 0.01 on the shared sets at 500 labels."""
+shared sets and by cross-validation within tests/data/domain.jsonl, not on domain-heldout.jsonl:
+a prior of 1.0 for neutral statements and a penalty growing with the square root found 10% more
+domain complaints but cost English 0.01 on the shared sets at 500 labels."""
 STEPS = 100
 RATE = 0.1
 """Adam steps and step size: the loss is convex, and 100 steps at 0.1 reach what 250 at 0.05 do."""
