@@ -6,6 +6,7 @@ from conftest import write_config
 
 from listener.classify import classify
 from listener.classify.lexicon import respell, words
+from listener.classify.sentiment import sentences
 from listener.cli import cli
 from listener.domain import Label
 
@@ -83,6 +84,35 @@ def test_everyday_words_are_not_read_through_their_parts(text, lang):
 ])
 def test_negation_flips(positive, negated, lang):
     assert classify(positive, lang).score > 0 > classify(negated, lang).score
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("Leveransen har inte kommit, helt värdelöst", "sv"),
+    ("Pakken er ikke kommet, helt elendigt", "da"),
+    ("Pakken har ikke kommet; helt elendig", "no"),
+    ("The parcel did not arrive: terrible service", "en"),
+])
+def test_negation_stops_at_a_clause_boundary(text, lang):
+    """The negator belongs to the first clause; the complaint after the comma is not flipped."""
+    assert classify(text, lang).label == Label.CRITICISM
+    negator = next(w for w in ("inte", "ikke", "not") if f" {w} " in text)
+    assert classify(text.replace(f" {negator} ", " "), lang).label == Label.CRITICISM
+
+
+def test_an_emoticon_after_the_full_stop_belongs_to_the_sentence_before():
+    text = "I am off to another meeting today. TTYL! :)"
+    assert sentences(text) == ["I am off to another meeting today.", "TTYL! :)"]
+    assert classify(text, "en").label == Label.PRAISE
+    assert sentences("Bra jobbat! 😍") == ["Bra jobbat!", "😍"]  # emoji stand alone, as tuned
+
+
+@pytest.mark.parametrize("intensified, alone, lang", [
+    ("Det blev ju skit snyggt", "Skit!", "sv"),
+    ("Det blev ju fan snyggt", "Fan!", "sv"),
+])
+def test_an_intensifier_before_a_word_of_sentiment_has_none_of_its_own(intensified, alone, lang):
+    assert classify(intensified, lang).label == Label.PRAISE
+    assert classify(alone, lang).label == Label.CRITICISM
 
 
 @pytest.mark.parametrize("plain, intensified, lang", [

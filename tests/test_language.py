@@ -48,7 +48,9 @@ def test_the_four_languages_are_still_told_apart():
                        ("Pakken kom for sent og var gået i stykker", "da"),
                        ("Kundeservice svarer aldri på telefonen", "no"),
                        ("Nobody answers the support line", "en"),
-                       ("Tusen takk for god hjelp i går", "no")]:
+                       ("Tusen takk for god hjelp i går", "no"),
+                       ("Kva tid opnar den nye butikken?", "no"),  # Nynorsk
+                       ("Kvifor svarar de ikkje på e-posten min?", "no")]:
         assert classify(text).lang == lang
 
 

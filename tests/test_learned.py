@@ -5,6 +5,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import write_config
 
@@ -19,12 +20,17 @@ from listener.store import models as model_store
 from listener.store.labels import LabelledText
 
 DOMAIN = Path(__file__).parent / "data" / "domain.jsonl"
+HELD_OUT = Path(__file__).parent / "data" / "domain-heldout.jsonl"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def _domain_halves(seed: int = 0) -> tuple[list[dict], list[dict]]:
     """Per language, half the invented shop, bank and transport texts to learn from, half to test."""
-    rows = [json.loads(line) for line in DOMAIN.read_text(encoding="utf-8").splitlines()]
+    rows = _rows(DOMAIN)
     rng = random.Random(seed)
     train, test = [], []
     for lang in ("en", "sv", "da", "no"):
@@ -39,18 +45,21 @@ def _model(rows) -> LearnedModel:
     return learn((r["text"], r["lang"], Label(r["label"])) for r in rows)
 
 
-def test_a_few_dozen_domain_labels_find_complaints_without_sentiment_words_and_keep_questions_neutral():
-    train, test = _domain_halves()
-    model = _model(random.Random(1).sample(train, 40))
+@pytest.mark.parametrize("lang", ["en", "sv", "da", "no"])
+def test_a_few_dozen_domain_labels_find_complaints_without_sentiment_words_and_keep_questions_neutral(lang):
+    """An organisation labels 36 of its own mentions; the model is measured on texts it never saw."""
+    pool = [r for r in _rows(DOMAIN) if r["lang"] == lang]
+    test = [r for r in _rows(HELD_OUT) if r["lang"] == lang]
+    model = _model(random.Random(1).sample(pool, 36))
     complaints = [r for r in test if r["label"] == "criticism"]
     questions = [r for r in test if r["text"].endswith("?")]
     lexicon_found = sum(classify(r["text"], r["lang"]).label == Label.CRITICISM for r in complaints)
     learned_found = sum(classify(r["text"], r["lang"], model=model).label == Label.CRITICISM for r in complaints)
-    assert lexicon_found <= len(complaints) // 3
-    assert learned_found >= 2 * len(complaints) // 3
-    assert all(classify(r["text"], r["lang"]).label != Label.CRITICISM for r in questions)
+    assert lexicon_found <= len(complaints) // 4
+    assert learned_found > len(complaints) // 2
+    lexicon_turned = sum(classify(r["text"], r["lang"]).label == Label.CRITICISM for r in questions)
     turned = sum(classify(r["text"], r["lang"], model=model).label == Label.CRITICISM for r in questions)
-    assert turned <= len(questions) // 10
+    assert turned <= lexicon_turned
     praise = [r for r in test if r["label"] == "praise" and classify(r["text"], r["lang"]).label == Label.PRAISE]
     assert praise and all(classify(r["text"], r["lang"], model=model).label == Label.PRAISE for r in praise)
 
@@ -77,6 +86,21 @@ def test_a_damaged_model_is_refused_with_a_clear_error():
         LearnedModel.from_bytes(b"not a model")
     except ValueError as exc:
         assert "learned model unreadable" in str(exc)
+    else:
+        raise AssertionError("no error")
+
+
+def test_a_model_of_an_older_format_is_refused_with_a_request_to_retrain(monkeypatch):
+    from listener.classify import learned
+
+    model = _model(_domain_halves()[0])
+    monkeypatch.setattr(learned, "FORMAT", learned.FORMAT - 1)
+    old = model.to_bytes()
+    monkeypatch.undo()
+    try:
+        LearnedModel.from_bytes(old)
+    except ValueError as exc:
+        assert "retrain with `listener learn`" in str(exc)
     else:
         raise AssertionError("no error")
 
@@ -115,6 +139,25 @@ def test_the_model_round_trips_through_the_store_and_retrains_after_enough_new_l
     assert learning.retrain_if_due(engine, NOW + timedelta(seconds=2), after=20) is None
     current = model_store.Current(engine)
     assert current.get().to_bytes() == stored.model.to_bytes()
+
+
+def test_a_model_stored_by_an_older_listener_is_retrained_at_once(engine, monkeypatch):
+    from listener.classify import learned
+
+    train, _ = _domain_halves()
+    with engine.begin() as conn:
+        label_store.import_labels(conn, [LabelledText(r["text"], r["lang"], Label(r["label"])) for r in train],
+                                  by="t", at=NOW)
+    monkeypatch.setattr(learned, "FORMAT", learned.FORMAT - 1)
+    old = learning.train(engine, NOW)
+    monkeypatch.undo()
+    with engine.connect() as conn:
+        assert model_store.labels_since_newest(conn) == 0 and model_store.newest_is_outdated(conn)
+    stored = learning.retrain_if_due(engine, NOW + timedelta(seconds=1), after=20)
+    assert stored is not None and stored.id != old.id and stored.labels == len(train)
+    with engine.connect() as conn:
+        assert model_store.newest(conn).id == stored.id and not model_store.newest_is_outdated(conn)
+    assert learning.retrain_if_due(engine, NOW + timedelta(seconds=2), after=20) is None
 
 
 def test_explanation_names_the_deciding_words_and_the_learned_features():

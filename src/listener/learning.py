@@ -34,9 +34,10 @@ def train(engine: Engine, now: datetime) -> model_store.StoredModel | None:
 
 
 def retrain_if_due(engine: Engine, now: datetime, after: int) -> model_store.StoredModel | None:
-    """A new model when at least ``after`` labels arrived since the last one."""
+    """A new model when at least ``after`` labels arrived since the last one, or when the last one
+    was stored by an older listener (after an upgrade the labels teach the new format at once)."""
     with engine.connect() as conn:
-        waiting = model_store.labels_since_newest(conn)
-    if waiting < after:
+        due = model_store.labels_since_newest(conn) >= after or model_store.newest_is_outdated(conn)
+    if not due:
         return None
     return train(engine, now)

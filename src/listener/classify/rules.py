@@ -15,7 +15,7 @@ NEGATORS: dict[str, frozenset[str]] = {
 
 BOOSTERS: dict[str, frozenset[str]] = {
     "en": frozenset(["very", "really", "extremely", "so", "too", "totally", "absolutely", "completely", "incredibly", "remarkably", "super", "utterly", "hugely", "highly", "most", "much", "insanely", "especially", "truly", "deeply", "fully", "seriously"]),
-    "sv": frozenset(["mycket", "väldigt", "jätte", "jättemycket", "otroligt", "extremt", "helt", "riktigt", "sjukt", "grymt", "verkligen", "superbra", "så", "alldeles", "oerhört", "ytterst", "särskilt", "himla", "skit", "as", "fruktansvärt", "enormt"]),
+    "sv": frozenset(["mycket", "väldigt", "jätte", "jättemycket", "otroligt", "extremt", "helt", "riktigt", "sjukt", "grymt", "verkligen", "superbra", "så", "alldeles", "oerhört", "ytterst", "särskilt", "himla", "skit", "fan", "as", "fruktansvärt", "enormt"]),
     "da": frozenset(["meget", "vildt", "virkelig", "helt", "ekstremt", "utroligt", "super", "totalt", "særdeles", "yderst", "enormt", "så", "mega", "rigtig", "ret"]),
     "no": frozenset(["veldig", "svært", "meget", "kjempe", "utrolig", "ekstremt", "helt", "virkelig", "skikkelig", "sykt", "totalt", "særdeles", "ytterst", "enormt", "så", "mega", "riktig", "ganske"]),
 }

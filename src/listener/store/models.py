@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, select
 
-from listener.classify.learned import LearnedModel
+from listener.classify.learned import LearnedModel, OutdatedModel
 from listener.logs import get_logger
 from listener.store.tables import human_labels, learned_models
 
@@ -36,6 +36,17 @@ def labels_since_newest(conn: Connection) -> int:
     trained = select(func.max(learned_models.c.created_at)).scalar_subquery()
     q = select(func.count()).select_from(human_labels)
     return conn.execute(q.where((human_labels.c.created_at > trained) | trained.is_(None))).scalar_one()
+
+
+def newest_is_outdated(conn: Connection) -> bool:
+    """Whether the newest model was stored by an older listener, in a format this one cannot read."""
+    try:
+        newest(conn)
+    except OutdatedModel:
+        return True
+    except ValueError:
+        return False
+    return False
 
 
 def newest(conn: Connection) -> StoredModel | None:
