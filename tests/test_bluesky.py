@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import write_config
 from jetstream import JetstreamServer, recorded_frames, time_us
-from listener.connectors.bluesky import REWIND_US, parse_event
 from sqlalchemy import select
 from test_daemon import start, stop, wait_for_mentions  # noqa: F401 - start is a fixture
 
 from listener import logs
 from listener.config import ConfigError, load_config
+from listener.connectors.bluesky import REWIND_US, parse_event
 from listener.http import HttpClient
 from listener.registry import registry
 from listener.scheduler import Poller
@@ -404,8 +404,8 @@ password_env = "BSKY_APP_PASSWORD"
 
 def test_the_commented_example_in_config_toml_validates(tmp_path):
     text = (Path(__file__).parent.parent / "config.toml").read_text(encoding="utf-8")
-    start = text.index('# [[sources]]\n# name = "bluesky"')
-    block = text[start:text.index("\n\n", start)]
+    begin = text.index('# [[sources]]\n# name = "bluesky"')
+    block = text[begin:text.index("\n\n", begin)]
     lines = [line[2:] for line in block.splitlines() if line.startswith(("# [[", "# ")) and " = " in line
              or line.startswith("# [[")]
     stream = [line for line in lines if not line.startswith(("mode", "search", "identifier", "password_env"))]
