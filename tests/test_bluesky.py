@@ -4,7 +4,6 @@ import asyncio
 import io
 import json
 import random
-import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import write_config
 from jetstream import JetstreamServer, recorded_frames, time_us
+from processes import wait_for_mentions
 from sqlalchemy import select
-from test_daemon import start, stop, wait_for_mentions  # noqa: F401 - start is a fixture
 
 from listener import logs
 from listener.config import ConfigError, load_config
@@ -282,23 +281,21 @@ def test_supervisor_stores_at_shutdown_and_a_restart_resumes_without_gap_or_dupl
     assert server.cursors() == [None, time_us(FRAMES[HALF]) - REWIND_US]
 
 
-def test_listener_run_streams_stores_at_sigterm_and_resumes_after_restart(tmp_path, jetstream, start):  # noqa: F811
+def test_listener_run_streams_stores_at_sigterm_and_resumes_after_restart(tmp_path, jetstream, daemons):
     server = jetstream(published=HALF + 1)
-    config, engine = setup(tmp_path, f"sqlite:///{tmp_path / 'listener.db'}", server.url)
-    proc = start(config.path)
-    early = wait_for_mentions(tmp_path / "listener.db", REDISTRICTING // 2 + 1, proc)
-    assert early == REDISTRICTING // 2 + 1
-    err, _ = stop(proc, signal.SIGTERM)
-    assert proc.returncode == 0, err
-    names = [json.loads(line)["event"] for line in err.splitlines() if line.startswith("{")]
+    db = tmp_path / "listener.db"
+    config, engine = setup(tmp_path, f"sqlite:///{db}", server.url)
+    daemon = daemons(config.path, "first")
+    assert wait_for_mentions(db, REDISTRICTING // 2 + 1, daemon) == REDISTRICTING // 2 + 1
+    assert daemon.stop() == 0, daemon.output
+    names = [e["event"] for e in daemon.events()]
     assert "stream.connected" in names and "poll.done" not in names  # supervised, never polled
     assert cursor(engine) == time_us(FRAMES[HALF])
 
     server.publish(len(FRAMES))
-    proc = start(config.path)
-    assert wait_for_mentions(tmp_path / "listener.db", REDISTRICTING, proc) == REDISTRICTING
-    err, _ = stop(proc, signal.SIGTERM)
-    assert proc.returncode == 0, err
+    daemon = daemons(config.path, "second")
+    assert wait_for_mentions(db, REDISTRICTING, daemon) == REDISTRICTING
+    assert daemon.stop() == 0, daemon.output
     rows = stored(engine)
     assert len(rows) == len({r.external_id for r in rows}) == REDISTRICTING
     assert server.cursors() == [None, time_us(FRAMES[HALF]) - REWIND_US]

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import signal
-import time
 
-import pytest
 from conftest import write_config
-from daemonproc import DaemonProcess
+from processes import wait_until
 from sqlalchemy import create_engine, text
 
 from listener.config import load_config
@@ -61,22 +59,6 @@ def rows(db, sql: str) -> list[tuple]:
         engine.dispose()
 
 
-def wait_until(condition, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def daemons():
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
-
-
 def test_sighup_applies_sources_routes_and_sinks_and_survives_a_broken_config(tmp_path, server, daemons):
     server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
     server.add_fixture("/herman", "atom/bearblog_herman.atom.xml")
@@ -88,8 +70,7 @@ def test_sighup_applies_sources_routes_and_sinks_and_survives_a_broken_config(tm
     base = BASE.format(base=server.base)
     broken_sink = '[[sinks]]\nname = "hook"\ntype = "webhook"\nurl = "{}"\n'
     path = write_config(tmp_path, base + broken_sink.format(server.url("/down")))
-    daemon = DaemonProcess(path)
-    daemons.append(daemon)
+    daemon = daemons(path)
 
     # 1. the blog's ten alerts fail at a sink that answers 500, and wait in the outbox
     daemon.wait_for("poll.done", source="blog")

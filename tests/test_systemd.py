@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from conftest import write_config
-from daemonproc import DaemonProcess
 
 UNIT = Path(__file__).parent.parent / "systemd" / "listener.service"
 
@@ -75,7 +74,7 @@ os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
 """]
 
 
-def test_the_daemon_needs_no_writable_executable_memory(tmp_path, server):
+def test_the_daemon_needs_no_writable_executable_memory(tmp_path, server, daemons):
     """Parsing (lxml), classifying (numpy) and storing all run with W+X mappings refused."""
     probe = subprocess.run([*UNDER_MDWE, "-c", "import mmap; mmap.mmap(-1, 4096, prot=7)"],
                            check=False, capture_output=True, timeout=60)
@@ -94,10 +93,7 @@ name = "blog"
 connector = "rss"
 url = "{feed}"
 """)
-    daemon = DaemonProcess(config, command=[*UNDER_MDWE, "-m", "listener"])
-    try:
-        (done,) = daemon.wait_for("poll.done", source="blog", timeout=60)
-        assert done["new"] == 10
-        assert daemon.stop() == 0
-    finally:
-        daemon.kill()
+    daemon = daemons(config, command=[*UNDER_MDWE, "-m", "listener"])
+    (done,) = daemon.wait_for("poll.done", source="blog", timeout=60)
+    assert done["new"] == 10
+    assert daemon.stop() == 0
