@@ -95,3 +95,20 @@ def daemons(tmp_path):
     started = Daemons(tmp_path)
     yield started
     started.cleanup()
+
+
+@pytest.fixture
+def jetstream():
+    """Starts Jetstream servers (see jetstream.py): ``jetstream(frames, published)``; all stop after the test."""
+    from jetstream import JetstreamServer, recorded_frames
+
+    servers = []
+
+    def play(frames=None, published=None):
+        server = JetstreamServer(recorded_frames() if frames is None else frames, published).start()
+        servers.append(server)
+        return server
+
+    yield play
+    for server in servers:
+        server.stop()
