@@ -1,5 +1,6 @@
 """Real `listener run` processes, as an admin runs them: started on a config, read through their
-JSON log, stopped by a signal. Every test that runs the daemon as a process uses these.
+JSON log, stopped by a signal. Every test that runs the daemon as a process uses these; ``running``
+runs the same Daemon inside the test's own event loop, for looking at its scheduler.
 
 Each process logs to its own file (a pipe nobody reads would fill and stall it), and whatever a
 test leaves running is killed at the end (the ``daemons`` fixture in conftest.py).
@@ -7,12 +8,14 @@ test leaves running is killed at the end (the ``daemons`` fixture in conftest.py
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from signal import SIGKILL, SIGTERM
 from typing import TypeVar
@@ -165,3 +168,28 @@ def wait_for_mentions(db: Path, n: int, daemon: Daemon, timeout: float = 20) -> 
         time.sleep(0.2)
         count = count_mentions(db)
     return count
+
+
+@contextlib.asynccontextmanager
+async def running(config, engine) -> AsyncIterator:
+    """A Daemon started as `listener run` starts it (scheduler, jobs, streams; no web server),
+    stopped as SIGTERM stops it when the block ends."""
+    from listener.alerts.worker import Deliverer
+    from listener.http import HttpClient
+    from listener.scheduler import Daemon, Poller
+
+    http = HttpClient(config.http)
+    deliverer = Deliverer(config, engine)
+    daemon = Daemon(Poller(config, engine, http), deliverer)
+    task = asyncio.create_task(daemon.run())
+    try:
+        while daemon.scheduler is None or not daemon.scheduler.running:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield daemon
+    finally:
+        daemon.stop()
+        await task
+        await http.aclose()
+        await deliverer.aclose()

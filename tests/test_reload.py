@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 
 from conftest import ANY_PORT, write_config
-from processes import wait_until
+from processes import running, wait_until
 from sqlalchemy import create_engine, text
 
 from listener.config import load_config
@@ -144,11 +144,6 @@ def test_changes_name_what_a_reload_applies_and_what_needs_a_restart(tmp_path):
 def test_a_reload_schedules_new_digests_and_drops_removed_ones_but_not_other_jobs(tmp_path):
     import asyncio
 
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from listener.alerts.worker import Deliverer
-    from listener.http import HttpClient
-    from listener.scheduler import Daemon, Poller
     from listener.store.engine import make_engine, upgrade
 
     digest = '[[departments]]\nname = "{}"\ndigest = "0 8 * * mon-fri"\n'
@@ -157,25 +152,17 @@ def test_a_reload_schedules_new_digests_and_drops_removed_ones_but_not_other_job
     upgrade(engine)
 
     async def reload():
-        config = load_config(path)
-        http = HttpClient(config.http)
-        daemon = Daemon(Poller(config, engine, http), Deliverer(config, engine))
-        daemon.scheduler = AsyncIOScheduler()
-        daemon.schedule(config)
-        daemon.scheduler.add_job(print, "interval", hours=1, id="someone-elses")
-        daemon.scheduler.start(paused=True)
-        before = sorted(job.id for job in daemon.scheduler.get_jobs())
-        path.write_text(digest.format("support"))
-        daemon.apply(load_config(path))
-        after = sorted(job.id for job in daemon.scheduler.get_jobs())
-        daemon.scheduler.shutdown(wait=False)
-        await http.aclose()
-        await daemon.deliverer.aclose()
-        return before, after
+        async with running(load_config(path), engine) as daemon:
+            before = sorted(job.id for job in daemon.scheduler.get_jobs())
+            path.write_text(digest.format("support"))
+            daemon.apply(load_config(path))
+            return before, sorted(job.id for job in daemon.scheduler.get_jobs())
 
     before, after = asyncio.run(reload())
-    assert before == ["digest:press", "poll-tick", "someone-elses"]
-    assert after == ["digest:support", "poll-tick", "someone-elses"]
+    others = [job for job in before if not job.startswith("digest:")]
+    assert "escalation" in others and "poll-tick" in others
+    assert before == sorted(["digest:press", *others])
+    assert after == sorted(["digest:support", *others])
 
 
 def test_sighup_starts_restarts_and_stops_a_stream_keeping_its_cursor(tmp_path, jetstream, daemons):

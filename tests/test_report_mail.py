@@ -8,15 +8,12 @@ import socket
 
 import pytest
 from aiosmtpd.controller import Controller
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from conftest import FakeClock, write_config
+from processes import running
 from reporting import BASELINE_JANUARY, NOW, WEEK_47, M, R, at, insert
 
-from listener.alerts.worker import Deliverer
 from listener.config import load_config
-from listener.http import HttpClient
 from listener.reports.delivery import ReportMailer
-from listener.scheduler import Daemon, Poller
 from listener.store.engine import make_engine, upgrade
 
 CONFIG = """
@@ -111,21 +108,10 @@ def test_listener_run_schedules_each_report_on_its_cron_in_the_report_time_zone(
     config, engine, _ = setup
 
     async def jobs():
-        http = HttpClient(config.http)
-        deliverer = Deliverer(config, engine)
-        scheduler = AsyncIOScheduler()
-        daemon = Daemon(Poller(config, engine, http), deliverer)
-        daemon.scheduler = scheduler
-        daemon.schedule(config)
-        scheduler.start(paused=True)
-        found = {job.id: job for job in scheduler.get_jobs()}
-        scheduler.shutdown(wait=False)
-        await http.aclose()
-        await deliverer.aclose()
-        return found
+        async with running(config, engine) as daemon:
+            return {job.id: job for job in daemon.scheduler.get_jobs()}
 
-    found = asyncio.run(jobs())
-    job = found["report:weekly"]
+    job = asyncio.run(jobs())["report:weekly"]
     assert str(job.trigger.timezone) == "Europe/Stockholm"
     assert str(job.trigger) == "cron[month='*', day='*', day_of_week='mon', hour='7', minute='0']"
     assert job.args == ("weekly",)

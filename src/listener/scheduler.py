@@ -9,6 +9,7 @@ restart loses nothing and several instances on PostgreSQL share the work.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import signal
 import time
@@ -464,7 +465,7 @@ class Daemon:
         """Send alerts as soon as a poll writes them, and retries when they fall due."""
         wake = self.poller.alerts_written
         stranded = False
-        while True:
+        while not self.stopping.is_set():  # as well as cancelled: see _heartbeat_forever
             try:
                 await asyncio.wait_for(wake.wait(), timeout=self.deliverer.policy.tick.total_seconds())
             except TimeoutError:
@@ -489,10 +490,14 @@ class Daemon:
             self.log.error("classifier.retrain_failed", error=describe(exc))
 
     async def _heartbeat_forever(self) -> None:
+        """Beats until the daemon stops. It checks ``stopping`` as well as being cancelled: on Python
+        3.11 a cancel that lands as a store probe finishes is lost inside asyncio.wait_for, and the
+        loop would keep the daemon from exiting."""
         period = self.notifier.watchdog or STATUS_EVERY
-        while True:
+        while not self.stopping.is_set():
             await self.beat()
-            await asyncio.sleep(period.total_seconds())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), period.total_seconds())
 
     async def beat(self) -> bool:
         """Tell systemd the daemon is alive if the scheduler ticks and the store answers; refresh
