@@ -20,10 +20,23 @@ from pathlib import Path
 from signal import SIGKILL, SIGTERM
 from typing import TypeVar
 
+from conftest import ANY_PORT, write_config
 from sqlalchemy import create_engine, text
 
 LISTENER = [sys.executable, "-m", "listener"]
 T = TypeVar("T")
+DAEMON = ANY_PORT + '[scheduler]\ntick = "1s"\n\n[logging]\nformat = "json"\n\n'
+"""The opening of a config for a daemon under test: a tick a second, JSON logs, the web on a free port."""
+BLOG = "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml"
+"""Ten recorded WordPress posts."""
+
+
+def blog_config(tmp_path: Path, server, extra: str = "", db_url: str | None = None) -> Path:
+    """A daemon's config with one source, "blog" (BLOG on the test's feed server, polled each
+    minute), and ``extra`` after it."""
+    feed = server.add_fixture("/blog", BLOG)
+    source = f'[[sources]]\nname = "blog"\nconnector = "rss"\nurl = "{feed}"\ninterval = "1m"\n'
+    return write_config(tmp_path, DAEMON + source + extra, db_url)
 
 
 class Daemon:

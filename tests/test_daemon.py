@@ -3,33 +3,12 @@
 import signal
 import time
 
-from conftest import write_config
-from processes import wait_for_mentions
+from processes import blog_config, wait_for_mentions
 from sqlalchemy import create_engine, text
 
 
 def config_for(tmp_path, server, extra_sources=""):
-    good = server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
-    return write_config(tmp_path, f"""
-[scheduler]
-tick = "1s"
-
-[http]
-timeout = "30s"
-
-[logging]
-format = "json"
-
-[web]
-listen = "127.0.0.1:0"
-
-[[sources]]
-name = "blog"
-connector = "rss"
-url = "{good}"
-interval = "1m"
-{extra_sources}
-""")
+    return blog_config(tmp_path, server, '[http]\ntimeout = "30s"\n\n' + extra_sources)
 
 
 def stop(daemon, sig: int) -> float:

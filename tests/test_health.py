@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import httpx
 from conftest import write_config
-from processes import wait_until
+from processes import DAEMON, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
@@ -38,16 +38,7 @@ def test_a_running_daemon_serves_health_readiness_and_metrics(tmp_path, server, 
     down = server.add("/down", status=500, content_type="text/plain", body=b"down")
     for path, status in (("/hook", 204), ("/busy", 503), ("/gone", 404)):
         server.add(path, status=status, content_type="text/plain")
-    config = write_config(tmp_path, f"""
-[scheduler]
-tick = "1s"
-
-[logging]
-format = "json"
-
-[web]
-listen = "127.0.0.1:0"
-
+    config = write_config(tmp_path, DAEMON + f"""
 [alerts]
 backoff = "1h"
 

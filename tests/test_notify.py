@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from conftest import write_config
+from processes import blog_config
 
 from listener.alerts.worker import Deliverer
 from listener.config import load_config
@@ -47,29 +47,9 @@ def receive(sock: socket.socket, until, timeout: float = 20) -> list[dict[str, s
     raise AssertionError(f"not received in {timeout}s; got {messages}")
 
 
-def daemon_config(tmp_path, server, db_url=None):
-    feed = server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
-    return write_config(tmp_path, f"""
-[scheduler]
-tick = "1s"
-
-[logging]
-format = "json"
-
-[web]
-listen = "127.0.0.1:0"
-
-[[sources]]
-name = "blog"
-connector = "rss"
-url = "{feed}"
-interval = "1m"
-""", db_url)
-
-
 def test_listener_run_tells_systemd_ready_status_alive_and_stopping(tmp_path, server, notify_socket, daemons):
     address, sock = notify_socket
-    daemon = daemons(daemon_config(tmp_path, server), env={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"})
+    daemon = daemons(blog_config(tmp_path, server), env={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"})
     first = receive(sock, lambda m: "READY" in m)
     assert first[-1]["READY"] == "1"
     assert first[-1]["MAINPID"] == str(daemon.proc.pid)
@@ -110,7 +90,7 @@ def test_a_socket_path_works_and_a_line_break_never_forges_a_field():
 
 
 def _daemon(tmp_path, server, db_url, address) -> tuple[Daemon, HttpClient]:
-    config = load_config(daemon_config(tmp_path, server, db_url))
+    config = load_config(blog_config(tmp_path, server, db_url=db_url))
     engine = make_engine(db_url)
     http = HttpClient(config.http)
     return Daemon(Poller(config, engine, http), Deliverer(config, engine),

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 from conftest import write_config
-from processes import wait_for_mentions
+from processes import blog_config, wait_for_mentions
 
 PYPROJECT = """
 [build-system]
@@ -100,19 +100,7 @@ def test_connectors_lists_broken_ones_by_name_and_the_good_one(plugins, tmp_path
 
 
 def test_daemon_starts_without_a_broken_connector_and_its_sources(plugins, tmp_path, server, daemons):
-    feed = server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
-    config = write_config(tmp_path, f"""
-[scheduler]
-tick = "1s"
-
-[logging]
-format = "json"
-
-[[sources]]
-name = "blog"
-connector = "rss"
-url = "{feed}"
-
+    config = blog_config(tmp_path, server, """
 [[sources]]
 name = "plugin"
 connector = "crashes"

@@ -7,23 +7,14 @@ import signal
 import time
 from datetime import UTC, datetime
 
-from conftest import ANY_PORT, write_config
-from processes import running, wait_until
+from conftest import write_config
+from processes import DAEMON, running, wait_until
 from sqlalchemy import create_engine, text
 
 from listener.config import load_config
 from listener.reload import changes
 
-BASE = """
-[scheduler]
-tick = "1s"
-
-[logging]
-format = "json"
-
-[web]
-listen = "127.0.0.1:0"
-
+BASE = DAEMON + """
 [alerts]
 backoff = "1s"
 max_backoff = "1s"
@@ -176,7 +167,7 @@ def test_sighup_starts_restarts_and_stops_a_stream_keeping_its_cursor(tmp_path, 
     late = texas_post | {"time_us": time_us(frames[-1]) + 1, "commit": texas_post["commit"] | {"rkey": "late1"}}
     stream = jetstream(frames + [json.dumps(late)], published=half + 1)
     db = tmp_path / "listener.db"
-    head = ANY_PORT + '[scheduler]\ntick = "1s"\nstream_checkpoint = "0.2s"\n\n[logging]\nformat = "json"\n'
+    head = DAEMON.replace('tick = "1s"\n', 'tick = "1s"\nstream_checkpoint = "0.2s"\n')
     source = '[[sources]]\nname = "bsky"\nconnector = "bluesky"\nurl = "{}"\nquery = "{}"\n'
     path = write_config(tmp_path, head)
     daemon = daemons(path)

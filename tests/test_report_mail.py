@@ -4,10 +4,8 @@ import asyncio
 import email
 import email.policy
 import re
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 from conftest import FakeClock, write_config
 from processes import running
 from reporting import BASELINE_JANUARY, NOW, WEEK_47, M, R, at, insert
@@ -42,27 +40,6 @@ sinks = ["managers-mail"]
 """
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, inbox
-    controller.stop()
-
-
 @pytest.fixture
 def setup(tmp_path, smtp):
     port, inbox = smtp
@@ -80,7 +57,7 @@ def test_the_report_mail_carries_the_page_and_its_charts_as_related_parts(setup)
     insert(engine, WEEK_47 + BASELINE_JANUARY + [M(at(18), "criticism", routes=[R(hostile, 60, 60, 3600)])])
     sent = asyncio.run(ReportMailer(config, engine, FakeClock(NOW)).send("weekly"))
     assert sent == 1
-    ((rcpts, raw),) = inbox.messages
+    ((_, rcpts, raw),) = inbox.messages
     assert rcpts == ["chef@example.org"]
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert msg.get_content_type() == "multipart/alternative"

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_config
+from processes import blog_config
 
 UNIT = Path(__file__).parent.parent / "systemd" / "listener.service"
 
@@ -80,19 +80,7 @@ def test_the_daemon_needs_no_writable_executable_memory(tmp_path, server, daemon
                            check=False, capture_output=True, timeout=60)
     if b"PermissionError" not in probe.stderr:
         pytest.skip(f"this kernel cannot refuse W+X memory (Linux < 6.3): {probe.stderr.decode()[-200:]}")
-    feed = server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
-    config = write_config(tmp_path, f"""
-[logging]
-format = "json"
-
-[web]
-listen = "127.0.0.1:0"
-
-[[sources]]
-name = "blog"
-connector = "rss"
-url = "{feed}"
-""")
+    config = blog_config(tmp_path, server)
     daemon = daemons(config, command=[*UNDER_MDWE, "-m", "listener"])
     (done,) = daemon.wait_for("poll.done", source="blog", timeout=60)
     assert done["new"] == 10
