@@ -28,13 +28,13 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import feedparser
-from listener.connectors.mastodon import parse_statuses
-from listener.connectors.rss import parse_feed
 from sqlalchemy.orm import DeclarativeBase, Session
 from textblob import TextBlob
 
 from listener.config import Source
 from listener.connector import NoOptions
+from listener.connectors.mastodon import parse_statuses
+from listener.connectors.rss import parse_feed
 from listener.cpu import CpuPool
 from listener.pipeline import SourceRef, dedupe, normalise, process, process_off_loop, store
 from listener.routing import Router

@@ -16,7 +16,18 @@ from urllib.parse import quote, urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from listener.connector import PollContext, PollResult
-from listener.connectors.common import MAX_PAGES, Options, as_list, budget_left, credential, id_key, links, newest, parse_time, spent
+from listener.connectors.common import (
+    MAX_PAGES,
+    Options,
+    as_list,
+    budget_left,
+    credential,
+    id_key,
+    links,
+    newest,
+    parse_time,
+    spent,
+)
 from listener.domain import Author, Item
 from listener.http import FetchError, HttpStatusError
 from listener.text import html_to_text

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,32 @@ from sqlalchemy import text
 from listener.store.engine import make_engine, upgrade
 
 PG_URL = os.environ.get("LISTENER_TEST_DATABASE_URL")
+
+
+class Inbox:
+    """What a real SMTP server (aiosmtpd) received: (sender, recipients, raw message) each."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    """An SMTP server on a free loopback port: yields (port, Inbox)."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, inbox
+    controller.stop()
 
 
 @pytest.fixture
@@ -95,3 +122,20 @@ def daemons(tmp_path):
     started = Daemons(tmp_path)
     yield started
     started.cleanup()
+
+
+@pytest.fixture
+def jetstream():
+    """Starts Jetstream servers (see jetstream.py): ``jetstream(frames, published)``; all stop after the test."""
+    from jetstream import JetstreamServer, recorded_frames
+
+    servers = []
+
+    def play(frames=None, published=None):
+        server = JetstreamServer(recorded_frames() if frames is None else frames, published).start()
+        servers.append(server)
+        return server
+
+    yield play
+    for server in servers:
+        server.stop()

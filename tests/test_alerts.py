@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from alerting import COMPLAINT, PRAISE, QUESTION, deliver, poll_and_deliver, setup
 from click.testing import CliRunner
+from processes import wait_until
 from sqlalchemy import select
 
 from listener.cli import cli
@@ -312,21 +313,12 @@ def test_crash_between_send_and_commit_resends_with_the_same_delivery_id(tmp_pat
     assert states(engine) == [("sent", 1)]
 
 
-def test_listener_run_delivers_alerts_within_a_second_of_the_poll(tmp_path, server):
+def test_listener_run_delivers_alerts_within_a_second_of_the_poll(tmp_path, server, daemons):
     path, config, engine = setup(tmp_path, None, server, texts=(COMPLAINT,))
     path.write_text(path.read_text() + '\n[scheduler]\ntick = "1s"\n\n[web]\nlisten = "127.0.0.1:0"\n')
-    env = {**os.environ, "TEST_HOOK_SECRET": "s3cret"}
-    proc = subprocess.Popen([sys.executable, "-m", "listener", "-c", str(path), "run"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 20
-        while not hook_requests(server) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=10)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0
+    daemon = daemons(path, env={"TEST_HOOK_SECRET": "s3cret"})
+    wait_until(lambda: hook_requests(server), 20, 0.05, "the alert")
+    assert daemon.stop() == 0, daemon.output
     (request,) = hook_requests(server)
     feed_fetched = server.received("/comments")[0].at
     assert request.at - feed_fetched < 1.0

@@ -4,20 +4,19 @@ import asyncio
 import io
 import json
 import random
-import signal
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from conftest import write_config
-from jetstream import JetstreamServer, recorded_frames, time_us
-from listener.connectors.bluesky import REWIND_US, parse_event
+from jetstream import recorded_frames, time_us
+from processes import wait_for_mentions
 from sqlalchemy import select
-from test_daemon import start, stop, wait_for_mentions  # noqa: F401 - start is a fixture
 
 from listener import logs
 from listener.config import ConfigError, load_config
+from listener.connectors.bluesky import REWIND_US, parse_event
 from listener.http import HttpClient
 from listener.registry import registry
 from listener.scheduler import Poller
@@ -39,20 +38,6 @@ def events():
     buf = io.StringIO()
     logs.configure("debug", "json", buf)
     return lambda: [json.loads(line) for line in buf.getvalue().splitlines()]
-
-
-@pytest.fixture
-def jetstream():
-    servers = []
-
-    def play(frames=FRAMES, published=None):
-        server = JetstreamServer(frames, published).start()
-        servers.append(server)
-        return server
-
-    yield play
-    for server in servers:
-        server.stop()
 
 
 def setup(tmp_path, db_url, url, query="redistricting", extra=""):
@@ -215,13 +200,13 @@ def test_an_unreachable_stream_fails_the_poll_with_one_line(tmp_path, db_url):
     assert cursor(engine) is None
 
 
-def supervise(config, engine, until, first_delay=0.05, timeout=20.0):
+def supervise(config, engine, until, first_delay=0.05, timeout=20.0, clock=None):
     """Run one stream supervisor until ``until()`` holds, then stop it as the daemon does."""
 
     async def go():
         async with HttpClient(config.http) as http:
             source = config.source("bsky")
-            poller = Poller(config, engine, http)
+            poller = Poller(config, engine, http, **({"clock": clock} if clock else {}))
             supervisor = StreamSupervisor(config, engine, http, registry()["bluesky"](), source, poller.router,
                                           poller.clock, poller.alerts_written, first_delay=first_delay)
             task = asyncio.create_task(supervisor.run())
@@ -282,23 +267,57 @@ def test_supervisor_stores_at_shutdown_and_a_restart_resumes_without_gap_or_dupl
     assert server.cursors() == [None, time_us(FRAMES[HALF]) - REWIND_US]
 
 
-def test_listener_run_streams_stores_at_sigterm_and_resumes_after_restart(tmp_path, jetstream, start):  # noqa: F811
+def test_a_stream_quiet_for_longer_than_usual_is_silent_once_and_active_again(tmp_path, db_url, jetstream,
+                                                                               events, clock):
+    first_match = next(i for i, f in enumerate(FRAMES) if "redistricting" in f.lower())
+    server = jetstream(published=first_match // 2)  # posts, none of them a match
+    config, engine = setup(tmp_path, db_url, server.url)
+    with engine.begin() as conn:  # a stream that has brought something new about once a day
+        conn.execute(sources.update().values(polls_with_new=11, first_new_at=clock() - timedelta(days=10),
+                                             last_new_at=clock()))
+
+    def bsky():
+        with engine.connect() as conn:
+            return source_store.get_state(conn, "bsky")
+
+    def story() -> bool:
+        """Quiet for six days (no event at all), then unmatched posts, then matching ones."""
+        state = bsky()
+        if state.cursor == time_us(FRAMES[first_match // 2 - 1]) and clock() < start + timedelta(days=6):
+            clock.advance(days=6)
+        elif state.silent and server.published == first_match // 2:
+            assert source_store.state_word(state) == "silent"
+            server.publish(first_match)
+        elif state.cursor == time_us(FRAMES[first_match - 1]) and server.published == first_match:
+            assert state.silent
+            server.publish(len(FRAMES))
+        return len(stored(engine)) == REDISTRICTING and not state.silent
+
+    start = clock()
+    supervise(config, engine, story, clock=clock)
+    assert server.published == len(FRAMES)
+    silent = [e for e in events() if e["event"] == "source.silent"]
+    assert len(silent) == 1 and silent[0]["source"] == "bsky" and silent[0]["usual_gap_s"] == 86400
+    [active] = [e for e in events() if e["event"] == "source.active"]
+    assert active["source"] == "bsky" and active["new"] > 0
+    assert source_store.state_word(bsky()) == "ok"
+
+
+def test_listener_run_streams_stores_at_sigterm_and_resumes_after_restart(tmp_path, jetstream, daemons):
     server = jetstream(published=HALF + 1)
-    config, engine = setup(tmp_path, f"sqlite:///{tmp_path / 'listener.db'}", server.url)
-    proc = start(config.path)
-    early = wait_for_mentions(tmp_path / "listener.db", REDISTRICTING // 2 + 1, proc)
-    assert early == REDISTRICTING // 2 + 1
-    err, _ = stop(proc, signal.SIGTERM)
-    assert proc.returncode == 0, err
-    names = [json.loads(line)["event"] for line in err.splitlines() if line.startswith("{")]
+    db = tmp_path / "listener.db"
+    config, engine = setup(tmp_path, f"sqlite:///{db}", server.url)
+    daemon = daemons(config.path, "first")
+    assert wait_for_mentions(db, REDISTRICTING // 2 + 1, daemon) == REDISTRICTING // 2 + 1
+    assert daemon.stop() == 0, daemon.output
+    names = [e["event"] for e in daemon.events()]
     assert "stream.connected" in names and "poll.done" not in names  # supervised, never polled
     assert cursor(engine) == time_us(FRAMES[HALF])
 
     server.publish(len(FRAMES))
-    proc = start(config.path)
-    assert wait_for_mentions(tmp_path / "listener.db", REDISTRICTING, proc) == REDISTRICTING
-    err, _ = stop(proc, signal.SIGTERM)
-    assert proc.returncode == 0, err
+    daemon = daemons(config.path, "second")
+    assert wait_for_mentions(db, REDISTRICTING, daemon) == REDISTRICTING
+    assert daemon.stop() == 0, daemon.output
     rows = stored(engine)
     assert len(rows) == len({r.external_id for r in rows}) == REDISTRICTING
     assert server.cursors() == [None, time_us(FRAMES[HALF]) - REWIND_US]
@@ -404,8 +423,8 @@ password_env = "BSKY_APP_PASSWORD"
 
 def test_the_commented_example_in_config_toml_validates(tmp_path):
     text = (Path(__file__).parent.parent / "config.toml").read_text(encoding="utf-8")
-    start = text.index('# [[sources]]\n# name = "bluesky"')
-    block = text[start:text.index("\n\n", start)]
+    begin = text.index('# [[sources]]\n# name = "bluesky"')
+    block = text[begin:text.index("\n\n", begin)]
     lines = [line[2:] for line in block.splitlines() if line.startswith(("# [[", "# ")) and " = " in line
              or line.startswith("# [[")]
     stream = [line for line in lines if not line.startswith(("mode", "search", "identifier", "password_env"))]

@@ -85,7 +85,8 @@ def test_hostile_text_is_defused_in_table_and_csv(tmp_path, server, db_url):
             '<description>clear screen \x1b[2J&#27;[31m red &#155;2J</description></item></channel></rss>')
     url = server.add("/evil", body=feed.encode())
     path = write_config(tmp_path, f'[[sources]]\nname = "evil"\nconnector = "rss"\nurl = "{url}"\n', db_url)
-    run = lambda *a: CliRunner().invoke(cli, ["-c", str(path), *a])
+    def run(*a):
+        return CliRunner().invoke(cli, ["-c", str(path), *a])
     assert run("poll").exit_code == 0
     table = run("mentions").stdout
     assert "\x1b" not in table and "\x9b" not in table

@@ -74,10 +74,10 @@ colour = "blue"
     lines = result.output.strip().splitlines()
     unknown = next(line for line in lines if line.startswith('config.toml: sources[1].connector: unknown connector "rsss"; known: '))
     assert "rss" in unknown.split("known: ")[1].split(", ")
-    assert any(l.startswith("config.toml: http.timeout: \"soon\" is not a duration") for l in lines)
-    assert any(l.startswith("config.toml: http.max_byts: unknown key") for l in lines)
-    assert any(l.startswith("config.toml: sources[2].interval:") for l in lines)
-    assert any(l.startswith("config.toml: sources[2].colour: unknown key") for l in lines)
+    assert any(line.startswith("config.toml: http.timeout: \"soon\" is not a duration") for line in lines)
+    assert any(line.startswith("config.toml: http.max_byts: unknown key") for line in lines)
+    assert any(line.startswith("config.toml: sources[2].interval:") for line in lines)
+    assert any(line.startswith("config.toml: sources[2].colour: unknown key") for line in lines)
     assert len(lines) == 5
 
 
@@ -319,10 +319,10 @@ def test_report_problems_are_reported_with_key_paths(tmp_path):
     result = CliRunner().invoke(cli, ["-c", str(path), "check-config"])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert any(l.startswith('config.toml: report.timezone: unknown time zone "Mars/Olympus"') for l in lines)
-    assert any(l.startswith("config.toml: baselines[0]: end comes before start") for l in lines)
-    assert any(l.startswith('config.toml: reports[0].cron: "every monday" is not a cron expression') for l in lines)
-    assert any(l.startswith('config.toml: reports[0].period: "next-week" is not a period') for l in lines)
+    assert any(line.startswith('config.toml: report.timezone: unknown time zone "Mars/Olympus"') for line in lines)
+    assert any(line.startswith("config.toml: baselines[0]: end comes before start") for line in lines)
+    assert any(line.startswith('config.toml: reports[0].cron: "every monday" is not a cron expression') for line in lines)
+    assert any(line.startswith('config.toml: reports[0].period: "next-week" is not a period') for line in lines)
 
 
 def test_report_sinks_must_be_email_and_baselines_known(tmp_path):
@@ -331,8 +331,8 @@ def test_report_sinks_must_be_email_and_baselines_known(tmp_path):
     result = CliRunner().invoke(cli, ["-c", str(path), "check-config"])
     lines = result.output.strip().splitlines()
     assert 'config.toml: reports[0].sinks[0]: "chat" is not an email sink; reports go by e-mail (email sinks: mail)' in lines
-    assert any(l.startswith('config.toml: reports[0].sinks[1]: "nowhere" is not an email sink') for l in lines)
-    assert any(l.startswith('config.toml: reports[0].baseline: no baseline named "befor", and not a period') for l in lines)
+    assert any(line.startswith('config.toml: reports[0].sinks[1]: "nowhere" is not an email sink') for line in lines)
+    assert any(line.startswith('config.toml: reports[0].baseline: no baseline named "befor", and not a period') for line in lines)
 
 
 def test_retention_and_worker_processes(tmp_path):

@@ -7,9 +7,8 @@ import time
 from datetime import timedelta
 
 import httpx
-import pytest
 from conftest import write_config
-from daemonproc import DaemonProcess
+from processes import DAEMON, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
@@ -34,40 +33,12 @@ def total(found: dict[tuple, float], name: str, **labels) -> float:
     return sum(v for (n, ls), v in found.items() if n == name and set(labels.items()) <= set(ls))
 
 
-def wait_until(condition, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def daemons():
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
-
-
 def test_a_running_daemon_serves_health_readiness_and_metrics(tmp_path, server, daemons):
     feed = server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
     down = server.add("/down", status=500, content_type="text/plain", body=b"down")
     for path, status in (("/hook", 204), ("/busy", 503), ("/gone", 404)):
         server.add(path, status=status, content_type="text/plain")
-    config = write_config(tmp_path, f"""
-[scheduler]
-tick = "1s"
-
-[logging]
-format = "json"
-
-[web]
-listen = "127.0.0.1:0"
-
+    config = write_config(tmp_path, DAEMON + f"""
 [alerts]
 backoff = "1h"
 
@@ -102,10 +73,8 @@ connector = "rss"
 url = "{down}"
 interval = "1h"
 """)
-    daemon = DaemonProcess(config)
-    daemons.append(daemon)
-    (started,) = daemon.wait_for("daemon.started")
-    base = f"http://{started['web']}"
+    daemon = daemons(config)
+    base = daemon.web_url()
     daemon.wait_for("poll.done", source="blog")
     daemon.wait_for("poll.failed", source="down")
     wait_until(lambda: len(server.received("/hook")) == 10 and len(server.received("/busy")) == 10

@@ -2,6 +2,8 @@
 inside a function (DESIGN.md). Packages count as their modules; ``import a.b`` uses ``a.b``."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
@@ -69,3 +71,10 @@ def test_the_http_client_and_the_contract_do_not_need_the_config():
     for name in ("listener.http", "listener.connector", "listener.registry"):
         assert "listener.config" not in graph[name]
     assert "listener.registry" in graph["listener.config"]
+
+
+def test_the_code_passes_ruff_with_the_projects_settings():
+    """pyproject's [tool.ruff]: pyflakes, the pycodestyle errors, imports sorted with listener first-party."""
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "src", "tests", "connectors", "bench"],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

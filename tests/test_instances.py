@@ -64,7 +64,7 @@ def test_three_instances_share_sources_and_alerts_without_doing_anything_twice(t
 
     wait_until(all_sent, 120, 0.5, "every mention stored and every alert sent")
     for d in started:  # each one runs (none exited, e.g. on a port in use), not just the quickest
-        wait_until(lambda d=d: any(e["event"] == "daemon.started" for e in d.events()), 60, 0.2, "every instance started")
+        d.started()
     assert [d.stop() for d in started] == [0, 0, 0]
     fetches = Counter(r.path for r in server.requests if r.path.startswith("/feed/"))
     assert fetches == {f"/feed/{n}": 1 for n in range(SOURCES)}, "a source was polled twice"
@@ -112,13 +112,13 @@ url = "{good}"
     first.kill()
 
     other = daemons(config_b, "b")
-    wait_until(lambda: any(e["event"] == "daemon.started" for e in other.events()), 60, what="the other instance")
+    other.started()
     time.sleep(5)  # five of its ticks
     assert len(server.received("/hang")) == 1, "another instance took a lease that had not run out"
     assert other.stop() == 0
 
     again = daemons(config_a, "a2")
     wait_until(lambda: len(server.received("/hang")) == 2, 60, what="the restarted instance's poll of its source")
-    taken = [e for e in again.events() if e["event"] == "leases.taken_back"]
+    taken = again.events("leases.taken_back")
     assert taken and taken[0]["sources"] >= 1
     again.kill()

@@ -6,11 +6,11 @@ import json
 
 import pytest
 from feedserver import FIXTURES, Route, json_route
-from listener.connectors.mastodon import parse_statuses
 from polling import poll, setup, state, stored
 
 from listener import logs
 from listener.config import ConfigError, load_config
+from listener.connectors.mastodon import parse_statuses
 
 TAG = "fgiztsshwiaqqiztpmmjbtvmescsculuvmgjgopwoeidbcrixp"  # the tag of the paging recording
 PAGE1 = "mastodon/timeline_tag_page1_limit10_local.json"  # newest ten

@@ -10,8 +10,7 @@ import time
 import uuid
 
 import pytest
-from conftest import write_config
-from daemonproc import DaemonProcess
+from processes import blog_config
 
 from listener.alerts.worker import Deliverer
 from listener.config import load_config
@@ -48,52 +47,28 @@ def receive(sock: socket.socket, until, timeout: float = 20) -> list[dict[str, s
     raise AssertionError(f"not received in {timeout}s; got {messages}")
 
 
-def daemon_config(tmp_path, server, db_url=None):
-    feed = server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
-    return write_config(tmp_path, f"""
-[scheduler]
-tick = "1s"
-
-[logging]
-format = "json"
-
-[web]
-listen = "127.0.0.1:0"
-
-[[sources]]
-name = "blog"
-connector = "rss"
-url = "{feed}"
-interval = "1m"
-""", db_url)
-
-
-def test_listener_run_tells_systemd_ready_status_alive_and_stopping(tmp_path, server, notify_socket):
+def test_listener_run_tells_systemd_ready_status_alive_and_stopping(tmp_path, server, notify_socket, daemons):
     address, sock = notify_socket
-    daemon = DaemonProcess(daemon_config(tmp_path, server),
-                           env={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"})
-    try:
-        first = receive(sock, lambda m: "READY" in m)
-        assert first[-1]["READY"] == "1"
-        assert first[-1]["MAINPID"] == str(daemon.proc.pid)
-        daemon.wait_for("poll.done", source="blog")
-        after_poll = receive(sock, lambda m: "last poll" in m.get("STATUS", "") and "none yet" not in m["STATUS"])
-        status = after_poll[-1]["STATUS"]
-        assert status.startswith("1 source, last poll ") and status.endswith(", 0 alerts waiting")
-        beats = [m for m in first + after_poll if m.get("WATCHDOG") == "1"]
-        beats += [m for m in receive(sock, lambda m: m.get("WATCHDOG") == "1") if m.get("WATCHDOG") == "1"]
-        assert len(beats) >= 2  # every half WATCHDOG_USEC while all is well
-        daemon.signal(signal.SIGHUP)
-        reload = receive(sock, lambda m: m.get("READY") == "1")
-        reloading = next(m for m in reload if m.get("RELOADING") == "1")
-        assert int(reloading["MONOTONIC_USEC"]) > 0
-        assert reload.index(reloading) < len(reload) - 1  # READY=1 again once the config is applied
-        daemon.signal(signal.SIGTERM)
-        stopping = receive(sock, lambda m: "STOPPING" in m)
-        assert stopping[-1]["STOPPING"] == "1"
-        assert daemon.proc.wait(timeout=12) == 0
-    finally:
-        daemon.kill()
+    daemon = daemons(blog_config(tmp_path, server), env={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"})
+    first = receive(sock, lambda m: "READY" in m)
+    assert first[-1]["READY"] == "1"
+    assert first[-1]["MAINPID"] == str(daemon.proc.pid)
+    daemon.wait_for("poll.done", source="blog")
+    after_poll = receive(sock, lambda m: "last poll" in m.get("STATUS", "") and "none yet" not in m["STATUS"])
+    status = after_poll[-1]["STATUS"]
+    assert status.startswith("1 source, last poll ") and status.endswith(", 0 alerts waiting")
+    beats = [m for m in first + after_poll if m.get("WATCHDOG") == "1"]
+    beats += [m for m in receive(sock, lambda m: m.get("WATCHDOG") == "1") if m.get("WATCHDOG") == "1"]
+    assert len(beats) >= 2  # every half WATCHDOG_USEC while all is well
+    daemon.signal(signal.SIGHUP)
+    reload = receive(sock, lambda m: m.get("READY") == "1")
+    reloading = next(m for m in reload if m.get("RELOADING") == "1")
+    assert int(reloading["MONOTONIC_USEC"]) > 0
+    assert reload.index(reloading) < len(reload) - 1  # READY=1 again once the config is applied
+    daemon.signal(signal.SIGTERM)
+    stopping = receive(sock, lambda m: "STOPPING" in m)
+    assert stopping[-1]["STOPPING"] == "1"
+    assert daemon.proc.wait(timeout=12) == 0
 
 
 def test_a_watchdog_from_another_process_is_not_ours():
@@ -115,7 +90,7 @@ def test_a_socket_path_works_and_a_line_break_never_forges_a_field():
 
 
 def _daemon(tmp_path, server, db_url, address) -> tuple[Daemon, HttpClient]:
-    config = load_config(daemon_config(tmp_path, server, db_url))
+    config = load_config(blog_config(tmp_path, server, db_url=db_url))
     engine = make_engine(db_url)
     http = HttpClient(config.http)
     return Daemon(Poller(config, engine, http), Deliverer(config, engine),

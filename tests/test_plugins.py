@@ -1,15 +1,13 @@
 """Third-party connectors: real distributions with a `listener.connectors` entry point, some broken."""
 
-import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
 
 import pytest
 from conftest import write_config
-from test_daemon import stop, wait_for_mentions
+from processes import blog_config, wait_for_mentions
 
 PYPROJECT = """
 [build-system]
@@ -101,20 +99,8 @@ def test_connectors_lists_broken_ones_by_name_and_the_good_one(plugins, tmp_path
     assert "echo\n  A third-party connector that works" in out
 
 
-def test_daemon_starts_without_a_broken_connector_and_its_sources(plugins, tmp_path, server):
-    feed = server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
-    config = write_config(tmp_path, f"""
-[scheduler]
-tick = "1s"
-
-[logging]
-format = "json"
-
-[[sources]]
-name = "blog"
-connector = "rss"
-url = "{feed}"
-
+def test_daemon_starts_without_a_broken_connector_and_its_sources(plugins, tmp_path, server, daemons):
+    config = blog_config(tmp_path, server, """
 [[sources]]
 name = "plugin"
 connector = "crashes"
@@ -128,15 +114,10 @@ connector = "echo"
     assert check.returncode == 0 and check.stdout == "ok\n"
     assert 'warning: config.toml: sources[1].connector: "crashes" is installed but broken' in check.stderr
 
-    proc = subprocess.Popen([sys.executable, "-m", "listener", "-c", str(config), "run"], env=plugins,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert wait_for_mentions(tmp_path / "listener.db", 10, proc) == 10
-        err, _ = stop(proc, signal.SIGTERM)
-    finally:
-        proc.kill()
-        proc.wait()
-    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    daemon = daemons(config, env=plugins)
+    assert wait_for_mentions(tmp_path / "listener.db", 10, daemon) == 10
+    assert daemon.stop() == 0, daemon.output
+    events = daemon.events()
     broken = {e["kind"]: e["error"] for e in events if e["event"] == "connector.broken"}
     assert set(broken) == {"crashes", "badschema"}
     assert [e for e in events if e["event"] == "source.skipped" and "sources[1]" in e["reason"]]

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
+from datetime import UTC, datetime
 
-import pytest
 from conftest import write_config
-from daemonproc import DaemonProcess
+from processes import DAEMON, running, wait_until
 from sqlalchemy import create_engine, text
 
 from listener.config import load_config
 from listener.reload import changes
 
-BASE = """
-[scheduler]
-tick = "1s"
-
-[logging]
-format = "json"
-
-[web]
-listen = "127.0.0.1:0"
-
+BASE = DAEMON + """
 [alerts]
 backoff = "1s"
 max_backoff = "1s"
@@ -61,22 +53,6 @@ def rows(db, sql: str) -> list[tuple]:
         engine.dispose()
 
 
-def wait_until(condition, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def daemons():
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        daemon.kill()
-
-
 def test_sighup_applies_sources_routes_and_sinks_and_survives_a_broken_config(tmp_path, server, daemons):
     server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
     server.add_fixture("/herman", "atom/bearblog_herman.atom.xml")
@@ -88,8 +64,7 @@ def test_sighup_applies_sources_routes_and_sinks_and_survives_a_broken_config(tm
     base = BASE.format(base=server.base)
     broken_sink = '[[sinks]]\nname = "hook"\ntype = "webhook"\nurl = "{}"\n'
     path = write_config(tmp_path, base + broken_sink.format(server.url("/down")))
-    daemon = DaemonProcess(path)
-    daemons.append(daemon)
+    daemon = daemons(path)
 
     # 1. the blog's ten alerts fail at a sink that answers 500, and wait in the outbox
     daemon.wait_for("poll.done", source="blog")
@@ -160,11 +135,6 @@ def test_changes_name_what_a_reload_applies_and_what_needs_a_restart(tmp_path):
 def test_a_reload_schedules_new_digests_and_drops_removed_ones_but_not_other_jobs(tmp_path):
     import asyncio
 
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    from listener.alerts.worker import Deliverer
-    from listener.http import HttpClient
-    from listener.scheduler import Daemon, Poller
     from listener.store.engine import make_engine, upgrade
 
     digest = '[[departments]]\nname = "{}"\ndigest = "0 8 * * mon-fri"\n'
@@ -173,22 +143,122 @@ def test_a_reload_schedules_new_digests_and_drops_removed_ones_but_not_other_job
     upgrade(engine)
 
     async def reload():
-        config = load_config(path)
-        http = HttpClient(config.http)
-        daemon = Daemon(Poller(config, engine, http), Deliverer(config, engine))
-        daemon.scheduler = AsyncIOScheduler()
-        daemon.schedule(config)
-        daemon.scheduler.add_job(print, "interval", hours=1, id="someone-elses")
-        daemon.scheduler.start(paused=True)
-        before = sorted(job.id for job in daemon.scheduler.get_jobs())
-        path.write_text(digest.format("support"))
-        daemon.apply(load_config(path))
-        after = sorted(job.id for job in daemon.scheduler.get_jobs())
-        daemon.scheduler.shutdown(wait=False)
-        await http.aclose()
-        await daemon.deliverer.aclose()
-        return before, after
+        async with running(load_config(path), engine) as daemon:
+            before = sorted(job.id for job in daemon.scheduler.get_jobs())
+            path.write_text(digest.format("support"))
+            daemon.apply(load_config(path))
+            return before, sorted(job.id for job in daemon.scheduler.get_jobs())
 
     before, after = asyncio.run(reload())
-    assert before == ["digest:press", "poll-tick", "someone-elses"]
-    assert after == ["digest:support", "poll-tick", "someone-elses"]
+    others = [job for job in before if not job.startswith("digest:")]
+    assert "escalation" in others and "poll-tick" in others
+    assert before == sorted(["digest:press", *others])
+    assert after == sorted(["digest:support", *others])
+
+
+def test_sighup_starts_restarts_and_stops_a_stream_keeping_its_cursor(tmp_path, jetstream, daemons):
+    from jetstream import recorded_frames, time_us
+
+    from listener.connectors.bluesky import REWIND_US
+
+    frames = recorded_frames()
+    half = [i for i, f in enumerate(frames) if "redistricting" in f.lower()][12]
+    texas_post = json.loads(next(f for f in frames if "texas" in f.lower() and "app.bsky.feed.post" in f))
+    late = texas_post | {"time_us": time_us(frames[-1]) + 1, "commit": texas_post["commit"] | {"rkey": "late1"}}
+    stream = jetstream(frames + [json.dumps(late)], published=half + 1)
+    db = tmp_path / "listener.db"
+    head = DAEMON.replace('tick = "1s"\n', 'tick = "1s"\nstream_checkpoint = "0.2s"\n')
+    source = '[[sources]]\nname = "bsky"\nconnector = "bluesky"\nurl = "{}"\nquery = "{}"\n'
+    path = write_config(tmp_path, head)
+    daemon = daemons(path)
+    daemon.started()
+
+    def cursor():
+        return rows(db, "select cursor from sources where name = 'bsky'")[0][0]
+
+    def texts():
+        return [t for (t,) in rows(db, "select text from mentions order by id")]
+
+    # 1. added: streamed at once, from the start, and never polled
+    path.write_text(head + source.format(stream.url, "redistricting"))
+    daemon.signal(signal.SIGHUP)
+    assert daemon.wait_for("config.reloaded")[0]["sources_added"] == ["bsky"]
+    daemon.wait_for("stream.connected", source="bsky", timeout=10)
+    wait_until(lambda: cursor() == time_us(frames[half]), what="the first checkpoint")
+    early = texts()
+    assert len(early) == 13 and all("redistricting" in t.lower() for t in early)
+
+    # 2. changed: restarted with the new query from the stored cursor
+    path.write_text(head + source.format(stream.url, "texas"))
+    daemon.signal(signal.SIGHUP)
+    assert daemon.wait_for("config.reloaded", count=2)[1]["sources_changed"] == ["bsky"]
+    daemon.wait_for("stream.stopped", source="bsky")
+    daemon.wait_for("stream.connected", count=2, source="bsky")
+    assert stream.cursors() == [None, time_us(frames[half]) - REWIND_US]
+    stream.publish(len(frames))
+    wait_until(lambda: cursor() == time_us(frames[-1]), what="the rest of the stream")
+    texas = texts()[len(early):]
+    assert texas and all("texas" in t.lower() for t in texas)
+    assert len(texas) == sum(1 for f in frames[half + 1:] if "texas" in f.lower() and "app.bsky.feed.post" in f)
+
+    # 3. removed: stopped, its source given back, nothing more read
+    path.write_text(head)
+    daemon.signal(signal.SIGHUP)
+    assert daemon.wait_for("config.reloaded", count=3)[2]["sources_removed"] == ["bsky"]
+    daemon.wait_for("stream.stopped", count=2, source="bsky")
+    assert rows(db, "select lease_until, in_config from sources where name = 'bsky'") == [(None, 0)]
+    stream.publish(len(frames) + 1)  # a late post that the old query would have kept
+    time.sleep(1.5)
+    assert len(stream.paths) == 2
+    assert daemon.stop() == 0
+    assert len(texts()) == len(early) + len(texas)
+    assert not daemon.events("poll.done") and not daemon.events("stream.crashed")
+
+
+def test_the_web_pages_follow_a_reload(tmp_path, daemons):
+    """A department, its route and a baseline added by SIGHUP show in the inbox, on the mention
+    page's routing explanation and on the dashboard, with no restart."""
+    import httpx
+    from website import PASSWORD, csrf_of, fill
+    from website import write_config as website_config
+
+    path = website_config(tmp_path, f"sqlite:///{tmp_path / 'listener.db'}", port=0)
+    ids = fill(path, datetime.now(UTC))
+    daemon = daemons(path, env={"LISTENER_TEST_SECRET": "reload-test-secret-0123456789"})
+    web = httpx.Client(base_url=daemon.web_url(), timeout=10)
+    login = web.post("/login", data={"username": "admin", "password": PASSWORD,
+                                     "csrf": csrf_of(web.get("/login").text)})
+    assert login.status_code == 303, login.text
+
+    def pages() -> tuple[str, str, str, int]:
+        inbox = web.get("/").text
+        mention = web.get(f"/mentions/{ids['c1']}").text
+        dashboard = web.get("/dashboard").text
+        return inbox, mention, dashboard, web.get("/", params={"department": "newsroom"}).status_code
+
+    inbox, mention, dashboard, newsroom = pages()
+    assert "newsroom" not in inbox + mention and "before-launch" not in dashboard and newsroom == 403
+
+    path.write_text(path.read_text() + """
+[[departments]]
+name = "newsroom"
+sla = "2h"
+
+[[routes]]
+name = "blog-to-newsroom"
+match = { source = "blog" }
+department = "newsroom"
+
+[[baselines]]
+name = "before-launch"
+start = 2026-01-01
+end = 2026-03-31
+""")
+    daemon.signal(signal.SIGHUP)
+    reloaded = daemon.wait_for("config.reloaded")[0]
+    assert {"departments", "routes"} <= set(reloaded["changed"])
+    inbox, mention, dashboard, newsroom = pages()
+    assert "<option>newsroom</option>" in inbox and newsroom == 200
+    assert "newsroom" in mention.split('class="explain"')[1].split("</pre>")[0]
+    assert '<option value="before-launch">' in dashboard
+    assert daemon.stop() == 0

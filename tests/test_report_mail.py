@@ -4,19 +4,14 @@ import asyncio
 import email
 import email.policy
 import re
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from conftest import FakeClock, write_config
+from processes import running
 from reporting import BASELINE_JANUARY, NOW, WEEK_47, M, R, at, insert
 
-from listener.alerts.worker import Deliverer
 from listener.config import load_config
-from listener.http import HttpClient
 from listener.reports.delivery import ReportMailer
-from listener.scheduler import Daemon, Poller
 from listener.store.engine import make_engine, upgrade
 
 CONFIG = """
@@ -45,27 +40,6 @@ sinks = ["managers-mail"]
 """
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, inbox
-    controller.stop()
-
-
 @pytest.fixture
 def setup(tmp_path, smtp):
     port, inbox = smtp
@@ -83,7 +57,7 @@ def test_the_report_mail_carries_the_page_and_its_charts_as_related_parts(setup)
     insert(engine, WEEK_47 + BASELINE_JANUARY + [M(at(18), "criticism", routes=[R(hostile, 60, 60, 3600)])])
     sent = asyncio.run(ReportMailer(config, engine, FakeClock(NOW)).send("weekly"))
     assert sent == 1
-    ((rcpts, raw),) = inbox.messages
+    ((_, rcpts, raw),) = inbox.messages
     assert rcpts == ["chef@example.org"]
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert msg.get_content_type() == "multipart/alternative"
@@ -111,21 +85,10 @@ def test_listener_run_schedules_each_report_on_its_cron_in_the_report_time_zone(
     config, engine, _ = setup
 
     async def jobs():
-        http = HttpClient(config.http)
-        deliverer = Deliverer(config, engine)
-        scheduler = AsyncIOScheduler()
-        daemon = Daemon(Poller(config, engine, http), deliverer)
-        daemon.scheduler = scheduler
-        daemon.schedule(config)
-        scheduler.start(paused=True)
-        found = {job.id: job for job in scheduler.get_jobs()}
-        scheduler.shutdown(wait=False)
-        await http.aclose()
-        await deliverer.aclose()
-        return found
+        async with running(config, engine) as daemon:
+            return {job.id: job for job in daemon.scheduler.get_jobs()}
 
-    found = asyncio.run(jobs())
-    job = found["report:weekly"]
+    job = asyncio.run(jobs())["report:weekly"]
     assert str(job.trigger.timezone) == "Europe/Stockholm"
     assert str(job.trigger) == "cron[month='*', day='*', day_of_week='mon', hour='7', minute='0']"
     assert job.args == ("weekly",)

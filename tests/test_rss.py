@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from listener.connectors.rss import FeedError, parse_feed, unwrap_redirect
 from polling import poll, setup, stored
+
+from listener.connectors.rss import FeedError, parse_feed, unwrap_redirect
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ALL_FEEDS = sorted(

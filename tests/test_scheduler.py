@@ -11,7 +11,8 @@ from conftest import write_config
 from listener import logs
 from listener.config import load_config
 from listener.http import HttpClient
-from listener.scheduler import Poller, backoff, is_silent
+from listener.scheduler import Poller, backoff
+from listener.silence import is_silent
 from listener.store import mentions as mention_store
 from listener.store import sources as source_store
 from listener.store.engine import make_engine, upgrade

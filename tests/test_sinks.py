@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
+from conftest import Inbox
 
 from listener.alerts.email import EmailSink
 from listener.alerts.render import card
@@ -105,39 +106,18 @@ def test_chat_sinks_post_their_payload(server, kind, path):
     assert payload == expected
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield controller, inbox
-    controller.stop()
-
-
-def send_mail(controller, alerts, tls="none"):
+def send_mail(port, alerts, tls="none"):
     config = SinkConfig.model_validate({
-        "name": "mail", "type": "email", "smtp": f"smtp://127.0.0.1:{controller.port}",
+        "name": "mail", "type": "email", "smtp": f"smtp://127.0.0.1:{port}",
         "tls": tls, "from": "listener@example.org", "to": ["kundservice@example.org", "pr@example.org"],
     })
     asyncio.run(EmailSink(config).send(alerts))
 
 
 def test_email_has_plain_and_html_parts_and_a_stable_message_id(smtp):
-    controller, inbox = smtp
-    send_mail(controller, [alert()])
-    send_mail(controller, [alert()])  # a resend after a crash
+    port, inbox = smtp
+    send_mail(port, [alert()])
+    send_mail(port, [alert()])  # a resend after a crash
     (sender, rcpts, raw), (_, _, raw_again) = inbox.messages
     assert sender == "listener@example.org" and rcpts == ["kundservice@example.org", "pr@example.org"]
     msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -153,8 +133,8 @@ def test_email_has_plain_and_html_parts_and_a_stable_message_id(smtp):
 
 
 def test_email_digest_is_one_message(smtp):
-    controller, inbox = smtp
-    send_mail(controller, [alert(n=1), alert(n=2, priority="normal"), alert(n=3, priority="low")])
+    port, inbox = smtp
+    send_mail(port, [alert(n=1), alert(n=2, priority="normal"), alert(n=3, priority="low")])
     assert len(inbox.messages) == 1
     msg = email.message_from_bytes(inbox.messages[0][2], policy=email.policy.default)
     assert msg["Subject"] == "listener digest for customer-service: 3 mentions"
@@ -303,8 +283,8 @@ def test_every_sink_carries_the_answered_link():
 
 
 def test_email_carries_the_answered_link_in_both_parts(smtp):
-    controller, inbox = smtp
-    send_mail(controller, [linked()])
+    port, inbox = smtp
+    send_mail(port, [linked()])
     msg = email.message_from_bytes(inbox.messages[0][2], policy=email.policy.default)
     assert f"Mark as answered: {LINK}" in msg.get_body(("plain",)).get_content()
     assert f'<a href="{LINK}">Mark as answered</a>' in msg.get_body(("html",)).get_content()

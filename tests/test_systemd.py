@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_config
-from daemonproc import DaemonProcess
+from processes import blog_config
 
 UNIT = Path(__file__).parent.parent / "systemd" / "listener.service"
 
@@ -75,29 +74,14 @@ os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
 """]
 
 
-def test_the_daemon_needs_no_writable_executable_memory(tmp_path, server):
+def test_the_daemon_needs_no_writable_executable_memory(tmp_path, server, daemons):
     """Parsing (lxml), classifying (numpy) and storing all run with W+X mappings refused."""
     probe = subprocess.run([*UNDER_MDWE, "-c", "import mmap; mmap.mmap(-1, 4096, prot=7)"],
                            check=False, capture_output=True, timeout=60)
     if b"PermissionError" not in probe.stderr:
         pytest.skip(f"this kernel cannot refuse W+X memory (Linux < 6.3): {probe.stderr.decode()[-200:]}")
-    feed = server.add_fixture("/blog", "wordpress/wp_posts_feed_foolcontrol_v6.6.2.rss.xml")
-    config = write_config(tmp_path, f"""
-[logging]
-format = "json"
-
-[web]
-listen = "127.0.0.1:0"
-
-[[sources]]
-name = "blog"
-connector = "rss"
-url = "{feed}"
-""")
-    daemon = DaemonProcess(config, command=[*UNDER_MDWE, "-m", "listener"])
-    try:
-        (done,) = daemon.wait_for("poll.done", source="blog", timeout=60)
-        assert done["new"] == 10
-        assert daemon.stop() == 0
-    finally:
-        daemon.kill()
+    config = blog_config(tmp_path, server)
+    daemon = daemons(config, command=[*UNDER_MDWE, "-m", "listener"])
+    (done,) = daemon.wait_for("poll.done", source="blog", timeout=60)
+    assert done["new"] == 10
+    assert daemon.stop() == 0

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -18,14 +15,14 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from website import PASSWORD, fill, write_config
+from processes import LISTENER, wait_for_mentions
+from website import ITEMS, PASSWORD, fill, write_config
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),
     reason="needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)",
 )
-LISTENER = [sys.executable, "-m", "listener"]
 SECRET = "browser-test-secret-0123456789"
 
 
@@ -45,12 +42,6 @@ POLLED = [("n1", "The app crashed again and I lost my order. This is bad, really
 """What the daemon polls from the feed while the tests run; the rest is stored before it starts."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def listener(config: Path, *args, stdin: str | None = None) -> str:
     result = subprocess.run([*LISTENER, "-c", str(config), *args], input=stdin, capture_output=True, text=True, check=False,
                             timeout=60)
@@ -59,37 +50,21 @@ def listener(config: Path, *args, stdin: str | None = None) -> str:
 
 
 @pytest.fixture
-def daemon(tmp_path, server):
-    port = free_port()
+def daemon(tmp_path, server, daemons):
     server.add("/feed", body=feed(POLLED))
-    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'listener.db'}", port, server.url("/feed"))
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'listener.db'}", 0, server.url("/feed"))
     config.write_text(config.read_text().replace("[routing]", '[scheduler]\ntick = "1s"\n\n[routing]'))
     fill(config, datetime.now(UTC), people=False)
     for name, role, departments in (("cs", "member", ["customer-service"]), ("mk", "member", ["marketing"]),
                                     ("admin", "admin", [])):
         flags = [f"--department={d}" for d in departments]
         listener(config, "users", "add", name, "--role", role, *flags, "--password-stdin", stdin=PASSWORD + "\n")
-    env = {**os.environ, "LISTENER_TEST_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([*LISTENER, "-c", str(config), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/login", timeout=2)
-            out = listener(config, "mentions", "--format", "json")
-            if out.count("\n") >= 5:
-                break
-        except OSError:
-            pass
-        assert proc.poll() is None, proc.communicate()[1]
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("listener run did not serve and store the feed within 90 s: " + proc.communicate()[1][-2000:])
+    running = daemons(config, env={"LISTENER_TEST_SECRET": SECRET})
+    base = running.web_url(timeout=90)
+    stored = wait_for_mentions(tmp_path / "listener.db", len(POLLED) + len(ITEMS), running, timeout=90)
+    assert stored == len(POLLED) + len(ITEMS), "listener run did not store the feed within 90 s:\n" + running.output[-2000:]
     yield base, config
-    proc.terminate()
-    proc.communicate(timeout=15)
+    assert running.stop() == 0, running.output[-2000:]
 
 
 @pytest.fixture

@@ -374,9 +374,10 @@ def test_login_redirects_only_within_the_site(site):
 
 
 def test_new_mentions_reach_the_rows_the_page_polls(site):
+    from website import item
+
     from listener import pipeline
     from listener.routing import Router
-    from website import item
 
     client = site.client("cs")
     page = client.get("/").text

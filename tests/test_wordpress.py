@@ -4,9 +4,9 @@ real WordPress comment feed, served by the loopback server."""
 import json
 
 from feedserver import FIXTURES, Route, json_route
-from listener.connectors.wordpress import parse_comments
 from polling import poll, setup, state, stored
 
+from listener.connectors.wordpress import parse_comments
 from listener.store.tables import sources
 
 POSTS = "wordpress/wp_v2_posts_collection_wpcore.json"

@@ -9,11 +9,12 @@ restart loses nothing and several instances on PostgreSQL share the work.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import signal
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,13 +37,14 @@ from listener.registry import broken, registry
 from listener.responses import OwnAccounts
 from listener.retry import exponential, honour_retry_after, jittered
 from listener.routing import Router
+from listener.silence import announce, is_silent, with_new
 from listener.store import health as health_store
 from listener.store import leases, retention
 from listener.store import models as model_store
 from listener.store import routing as routing_store
 from listener.store import sources as source_store
 from listener.store.engine import explain
-from listener.streaming import StreamSupervisor, read_until_idle
+from listener.streaming import Streams, StreamSupervisor, read_until_idle, streaming_sources
 from listener.text import describe
 from listener.web.server import WebServer
 
@@ -54,7 +56,6 @@ PROBE_TIMEOUT = 5.0
 ESCALATION_INTERVAL = 30
 RETENTION_HOUR, RETENTION_MINUTE = 3, 17
 """Retention runs daily at this time of [alerts] timezone: a quiet hour."""
-MIN_SILENCE = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
 
 
@@ -63,21 +64,6 @@ def backoff(failures: int, interval: timedelta, cap: timedelta) -> timedelta:
     time, never more than the cap (or the interval itself, if that is longer). A source is never
     abandoned: a dead feed that comes back is picked up within one cap."""
     return exponential(max(interval / 4, timedelta(seconds=30)), failures, max(cap, interval))
-
-
-def usual_gap(state: source_store.SourceState) -> timedelta | None:
-    """Average time between polls that brought something new, once there is a history to judge by."""
-    if state.polls_with_new < 3 or state.first_new_at is None or state.last_new_at is None:
-        return None
-    return (state.last_new_at - state.first_new_at) / (state.polls_with_new - 1)
-
-
-def is_silent(state: source_store.SourceState, now: datetime) -> bool:
-    """Quiet for four of its usual gaps (and at least a day): worth one look from an admin."""
-    gap = usual_gap(state)
-    if gap is None or state.last_new_at is None:
-        return False
-    return now - state.last_new_at > max(4 * gap, 10 * state.interval, MIN_SILENCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +125,7 @@ class Poller:
 
     def streaming(self) -> list[str]:
         """The enabled sources that stream: the daemon supervises them instead of polling."""
-        kinds = registry()
-        return [s.name for s in self.config.sources
-                if s.enabled and s.connector in kinds and is_streaming(kinds[s.connector], s.options)]
+        return [s.name for s in streaming_sources(self.config)]
 
     async def fetch(self, source, ctx: PollContext, cursor) -> PollResult:
         """One poll's items; a streaming source is read until it has been quiet for a moment."""
@@ -196,7 +180,7 @@ class Poller:
         if rate_wait:
             next_at = max(next_at, now + min(rate_wait, MAX_RETRY_AFTER))
             log.info("poll.rate_limited", resets_in_s=int(rate_wait.total_seconds()))
-        after = _with_new(state, now, batch.new)
+        after = with_new(state, now, batch.new)
         silent = is_silent(after, now)
         if self.recorder is not None and not batch.new:
             self.recorder.add(source_store.success(
@@ -215,10 +199,7 @@ class Poller:
         metrics.polled(state.name, "not_modified" if result.not_modified else "ok", seconds, batch.seen)
         if state.failures:
             log.warning("source.recovered", after_failures=state.failures)
-        if silent and not state.silent:
-            log.warning("source.silent", last_new_at=_iso(after.last_new_at), usual_gap_s=int(usual_gap(after).total_seconds()))
-        elif state.silent and not silent:
-            log.info("source.active", new=batch.new)
+        announce(log, state, after, silent, batch.new)
         if batch.alerts:
             self.alerts_written.set()
         log.info("poll.done", items=batch.seen, new=batch.new, alerts=batch.alerts, not_modified=result.not_modified, ms=ms)
@@ -245,15 +226,6 @@ class Poller:
             log.warning("source.failing", error=error)
         log.info("poll.failed", error=error, failures=failures, retry_in_s=int(delay.total_seconds()), ms=ms)
         return PollOutcome(state.name, False, ms=ms, error=error, next_poll_at=next_at)
-
-
-def _with_new(state: source_store.SourceState, now: datetime, new: int) -> source_store.SourceState:
-    """The state as it will be stored after this poll, for judging silence on fresh facts."""
-    if not new:
-        return state
-    return replace(
-        state, last_new_at=now, first_new_at=state.first_new_at or now, polls_with_new=state.polls_with_new + 1
-    )
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -296,7 +268,7 @@ class Daemon:
         self.escalator = Escalator(poller.config, poller.engine, poller.clock)
         self.log = get_logger()
         self.in_flight: dict[int, asyncio.Task] = {}
-        self.streams: list[asyncio.Task] = []
+        self.streams = Streams(self._supervisor)
         self._streaming_names = poller.streaming()
         self.stopping = asyncio.Event()
         self.scheduler: AsyncIOScheduler | None = None
@@ -337,7 +309,7 @@ class Daemon:
         self.last_tick = time.monotonic()  # its first tick is due now
         delivery = asyncio.create_task(self._deliver_forever(), name="deliver")
         heartbeat = asyncio.create_task(self._heartbeat_forever(), name="heartbeat")
-        self._supervise_streams()
+        await self._follow_streams()
         for kind, reason in sorted(broken().items()):
             self.log.error("connector.broken", kind=kind, error=reason)
         for line in self.poller.config.skipped:
@@ -361,22 +333,16 @@ class Daemon:
                 loop.remove_signal_handler(sig)
         self.log.info("daemon.stopped")
 
-    def _supervise_streams(self) -> None:
+    def _supervisor(self, source) -> StreamSupervisor:
         poller = self.poller
-        for name in poller.streaming():
-            source = poller.config.source(name)
-            supervisor = StreamSupervisor(
-                poller.config, poller.engine, poller.http, registry()[source.connector](), source,
-                poller.router, poller.clock, poller.alerts_written, rng=poller.rng, models=poller.models,
-            )
-            task = asyncio.create_task(supervisor.run(), name=f"stream:{name}")
-            task.add_done_callback(lambda t, name=name: self._stream_ended(name, t))
-            self.streams.append(task)
+        return StreamSupervisor(poller.config, poller.engine, poller.http, registry()[source.connector](), source,
+                                poller.router, poller.clock, poller.alerts_written, rng=poller.rng,
+                                models=poller.models)
 
-    def _stream_ended(self, name: str, task: asyncio.Task) -> None:
-        """A supervisor ends only when cancelled at shutdown; anything else is a bug worth a line."""
-        if not task.cancelled() and task.exception() is not None:
-            self.log.error("stream.crashed", source=name, error=describe(task.exception()))
+    async def _follow_streams(self) -> None:
+        """Supervise the streaming sources of the config in force (see Streams.follow)."""
+        poller = self.poller
+        await self.streams.follow(streaming_sources(poller.config), poller.config, poller.router, SHUTDOWN_GRACE)
 
     async def _start(self) -> None:
         """Take back what a previous life of this instance held when it died, and load the
@@ -475,10 +441,14 @@ class Daemon:
             except Exception as exc:  # e.g. a connector that fails to import: keep the old config
                 self.log.error("config.reload_failed", error=describe(exc))
             else:
+                # A stream the new config removes or changes stores its cursor before the sources
+                # are synced, so a changed URL's reset cursor is not written over.
+                await self.streams.stop(self.streams.outdated(streaming_sources(config)), SHUTDOWN_GRACE)
                 try:
                     self.apply(config)
                 except Exception as exc:  # the database may be away: keep running on the old config
                     self.log.error("config.reload_failed", error=describe(exc))
+                await self._follow_streams()
             self.notifier.reloaded(self.status_line)
 
     def apply(self, config: Config) -> None:
@@ -493,6 +463,7 @@ class Daemon:
             source_store.sync(conn, config.sources, self.poller.clock())
             routing_store.sync_departments(conn, router)
         self.poller.reconfigure(config, router)
+        self._streaming_names = self.poller.streaming()
         self.deliverer.reconfigure(config)
         self.escalator.departments = router.departments
         self.schedule(config)  # the tick runs at once, so a new source is polled now
@@ -506,7 +477,7 @@ class Daemon:
         """Send alerts as soon as a poll writes them, and retries when they fall due."""
         wake = self.poller.alerts_written
         stranded = False
-        while True:
+        while not self.stopping.is_set():  # as well as cancelled: see _heartbeat_forever
             try:
                 await asyncio.wait_for(wake.wait(), timeout=self.deliverer.policy.tick.total_seconds())
             except TimeoutError:
@@ -534,10 +505,14 @@ class Daemon:
             self.poller.models.forget()
 
     async def _heartbeat_forever(self) -> None:
+        """Beats until the daemon stops. It checks ``stopping`` as well as being cancelled: on Python
+        3.11 a cancel that lands as a store probe finishes is lost inside asyncio.wait_for, and the
+        loop would keep the daemon from exiting."""
         period = self.notifier.watchdog or STATUS_EVERY
-        while True:
+        while not self.stopping.is_set():
             await self.beat()
-            await asyncio.sleep(period.total_seconds())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), period.total_seconds())
 
     async def beat(self) -> bool:
         """Tell systemd the daemon is alive if the scheduler ticks and the store answers; refresh
@@ -655,10 +630,7 @@ class Daemon:
 
     async def _drain(self) -> None:
         """Stop the streams (each stores what it holds and its cursor) and let polls finish."""
-        for task in self.streams:
-            task.cancel()
-        if self.streams:
-            await asyncio.wait(self.streams, timeout=SHUTDOWN_GRACE)
+        await self.streams.stop(None, SHUTDOWN_GRACE)
         tasks = list(self.in_flight.values())
         if not tasks:
             return

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -22,17 +22,26 @@ from sqlalchemy import Engine
 from listener import pipeline
 from listener.clock import Clock
 from listener.config import Config, Source
-from listener.connector import PollContext, Streamed
+from listener.connector import PollContext, Streamed, is_streaming
 from listener.domain import Item
 from listener.http import HttpClient
 from listener.logs import get_logger
+from listener.registry import registry
 from listener.responses import OwnAccounts
 from listener.retry import exponential, jittered
 from listener.routing import Router
+from listener.silence import announce, is_silent, with_new
 from listener.store import sources as source_store
 from listener.text import describe
 
 MAX_RECONNECT_DELAY = timedelta(minutes=5)
+
+
+def streaming_sources(config: Config) -> list[Source]:
+    """The enabled sources that stream: the daemon supervises them instead of polling."""
+    kinds = registry()
+    return [s for s in config.sources
+            if s.enabled and s.connector in kinds and is_streaming(kinds[s.connector], s.options)]
 
 
 @dataclass(slots=True)
@@ -80,6 +89,8 @@ class StreamSupervisor:
     and logs ``stream.connected`` and ``stream.disconnected`` each time, ``stream.failing`` once
     when connecting starts to fail and ``stream.recovered`` when it works again. It holds the
     source's lease while it runs, so a second instance on the same database does not stream it too.
+    At each checkpoint it judges silence as a poll does (``source.silent`` once, ``source.active``
+    once when mentions come again).
     """
 
     def __init__(self, config: Config, engine: Engine, http: HttpClient, connector: Any, source: Source,
@@ -99,6 +110,12 @@ class StreamSupervisor:
         self.stored_cursor: Any = None
         self.stored_at = clock()
         self.buffer: list[Item] = []
+
+    def reconfigure(self, config: Config, router: Router) -> None:
+        """Take a reloaded config whose entry for this source is unchanged: new routes, departments,
+        own accounts and stream settings apply from the next checkpoint, without reconnecting."""
+        self.config, self.router = config, router
+        self.own = OwnAccounts.from_config(config)
 
     async def run(self) -> None:
         self.state = await self._claim()
@@ -172,9 +189,14 @@ class StreamSupervisor:
         self.buffer = []
         now = self.clock()
         lease_until = None if release else now + self.lease
+        judged: list[tuple[source_store.SourceState, bool]] = []
 
         def checkpoint(conn, new: int) -> None:
-            source_store.save_checkpoint(conn, state, now=now, cursor=cursor, new=new, lease_until=lease_until)
+            after = with_new(state, now, new)
+            silent = is_silent(after, now)
+            judged.append((after, silent))
+            source_store.save_checkpoint(conn, state, now=now, cursor=cursor, new=new, lease_until=lease_until,
+                                         silent=silent)
 
         ref = pipeline.SourceRef(state.id, state.name, self.source.lang, self.source.require_match)
         try:
@@ -186,20 +208,28 @@ class StreamSupervisor:
             self.log.error("stream.checkpoint_failed", error=describe(exc), buffered=len(self.buffer))
             return
         self.stored_cursor, self.stored_at = cursor, now
+        after, silent = judged[-1]
+        announce(self.log, state, after, silent, batch.new)
+        self.state = replace(after, silent=silent)
         if batch.alerts:
             self.alerts_written.set()
         if batch.seen:
             self.log.info("stream.stored", items=batch.seen, new=batch.new, alerts=batch.alerts, cursor=cursor)
 
     def _renew(self) -> None:
-        """A quiet stream still holds its source: renew the lease before another instance takes it."""
+        """A quiet stream still holds its source: renew the lease before another instance takes it,
+        and say so if it has been quiet for longer than usual."""
         now = self.clock()
+        silent = is_silent(self.state, now)
         try:
             with self.engine.begin() as conn:
-                source_store.renew_lease(conn, self.state.id, now + self.lease)
+                source_store.renew_lease(conn, self.state.id, now + self.lease, silent=silent)
             self.stored_at = now
         except Exception as exc:  # tried again at the next checkpoint
             self.log.error("stream.renew_failed", error=describe(exc))
+            return
+        announce(self.log, self.state, self.state, silent, 0)
+        self.state = replace(self.state, silent=silent)
 
     def _release(self) -> None:
         try:
@@ -238,3 +268,58 @@ class StreamSupervisor:
                 self.log.info("stream.busy", detail="another listener streams this source; waiting for its lease")
                 waiting = True
             await asyncio.sleep(self.lease.total_seconds() / 2)
+
+
+class Streams:
+    """The stream supervisors of `listener run`, one per enabled streaming source, following reloads.
+
+    ``follow`` starts a new stream at once, stops one that was removed or disabled (it stores what
+    it holds and its cursor, and gives its source back), restarts a changed one with its new
+    options from its stored cursor, and hands the new rules to the others without reconnecting.
+    """
+
+    def __init__(self, supervisor: Callable[[Source], StreamSupervisor]):
+        self.supervisor = supervisor
+        self.running: dict[str, tuple[StreamSupervisor, asyncio.Task]] = {}
+        self.log = get_logger()
+
+    def __len__(self) -> int:
+        return len(self.running)
+
+    def outdated(self, sources: Iterable[Source]) -> list[str]:
+        """The running streams that ``sources`` (a new config's streaming ones) removes or changes."""
+        wanted = {s.name: s for s in sources}
+        return [name for name, (supervisor, _) in self.running.items() if wanted.get(name) != supervisor.source]
+
+    async def follow(self, sources: Iterable[Source], config: Config, router: Router, timeout: float) -> None:
+        sources = list(sources)
+        await self.stop(self.outdated(sources), timeout)
+        for supervisor, _ in self.running.values():
+            supervisor.reconfigure(config, router)
+        for source in sources:
+            if source.name not in self.running:
+                supervisor = self.supervisor(source)
+                task = asyncio.create_task(supervisor.run(), name=f"stream:{source.name}")
+                task.add_done_callback(lambda t, name=source.name: self._ended(name, t))
+                self.running[source.name] = (supervisor, task)
+
+    async def stop(self, names: Iterable[str] | None, timeout: float) -> None:
+        """Stop these streams (all of them with None) and wait up to ``timeout`` seconds for each to
+        store what it holds."""
+        names = [name for name in (list(self.running) if names is None else names) if name in self.running]
+        tasks = [self.running.pop(name)[1] for name in names]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        for name in names:
+            self.log.info("stream.stopped", source=name)
+
+    def _ended(self, name: str, task: asyncio.Task) -> None:
+        """A supervisor ends only when stopped; anything else is a bug worth a line, and the next
+        reload starts the stream again."""
+        if task.cancelled() or task.exception() is None:
+            return
+        if self.running.get(name, (None, None))[1] is task:
+            del self.running[name]
+        self.log.error("stream.crashed", source=name, error=describe(task.exception()))

@@ -46,8 +46,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
         config = write_config(tmp_path, ANY_PORT + head + sources)
         daemon = daemons(config, f"round{n}")
         try:  # most kills after the start, while it polls and sends; the others during the start
-            wait_until(lambda d=daemon: any(e["event"] == "daemon.started" for e in d.events()),
-                       rng.uniform(1.0, 6.0), 0.05)
+            daemon.started(rng.uniform(1.0, 6.0))
         except AssertionError:
             pass
         time.sleep(rng.uniform(0.0, 1.0))
@@ -72,7 +71,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
 
     wait_until(done, 120, 0.5, "every mention stored and every alert sent")
     # earlier rounds may have finished the work before this daemon got going: stop it once it runs
-    wait_until(lambda: any(e["event"] == "daemon.started" for e in final.events()), 60, 0.2, "the final daemon started")
+    final.started()
     assert final.stop() == 0
     wait_until(lambda: not leftovers(config), 10, what="no worker process to outlive its daemon")
     with engine.connect() as conn:

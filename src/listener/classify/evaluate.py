@@ -78,7 +78,7 @@ def _metrics(pairs: list[tuple[str, str]]) -> dict:
     n = len(pairs)
     return {
         "n": n,
-        "accuracy": round(sum(confusion[l][l] for l in LABELS) / n, 4),
+        "accuracy": round(sum(confusion[label][label] for label in LABELS) / n, 4),
         "macro_f1": round(sum(f1s) / len(f1s), 4),
         "labels": per_label,
         "confusion": confusion,
@@ -92,7 +92,7 @@ def render_table(report: dict) -> str:
         lines.append(f"{lang:8} {m['n']:>6} {m['accuracy']:>9.3f} {m['macro_f1']:>9.3f} {m['lang_accuracy']:>8.3f}")
     for lang, m in rows:
         lines.append(f"\n{lang}: precision / recall per label; confusion (rows gold, columns predicted)")
-        lines.append(f"  {'':10} {'precision':>9} {'recall':>7}   " + " ".join(f"{l:>9}" for l in LABELS))
+        lines.append(f"  {'':10} {'precision':>9} {'recall':>7}   " + " ".join(f"{label:>9}" for label in LABELS))
         for label in LABELS:
             stats = m["labels"][label]
             counts = " ".join(f"{m['confusion'][label][p]:>9}" for p in LABELS)

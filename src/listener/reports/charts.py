@@ -100,7 +100,8 @@ def first_response(weeks: dict[str, Figures], sla_hours: float | None) -> Chart 
     if not any(median is not None for _, median, _ in points):
         return None
     labels = [_week_label(n) for n, _, _ in points]
-    hours = lambda v: v / 3600 if v is not None else float("nan")
+    def hours(v):
+        return v / 3600 if v is not None else float("nan")
     with matplotlib.rc_context(STYLE):
         figure = _figure()
         ax = figure.subplots()

@@ -191,8 +191,9 @@ def record_failure(conn: Connection, state: SourceState, *, now: datetime, next_
     )
 
 
-def renew_lease(conn: Connection, source_id: int, until: datetime) -> None:
-    conn.execute(update(sources).where(sources.c.id == source_id).values(lease_until=until))
+def renew_lease(conn: Connection, source_id: int, until: datetime, silent: bool) -> None:
+    """A quiet stream's lease, and whether it has been quiet for longer than usual."""
+    conn.execute(update(sources).where(sources.c.id == source_id).values(lease_until=until, silent=silent))
 
 
 def save_cursor(conn: Connection, source_id: int, cursor: Any) -> None:
@@ -200,11 +201,12 @@ def save_cursor(conn: Connection, source_id: int, cursor: Any) -> None:
 
 
 def save_checkpoint(conn: Connection, state: SourceState, *, now: datetime, cursor: Any, new: int,
-                    lease_until: datetime | None) -> None:
+                    lease_until: datetime | None, silent: bool = False) -> None:
     """A stream's progress: its cursor, and that it works. Written in the transaction of the items
     the cursor covers (pipeline ``checkpoint``), so a restart neither skips nor repeats them."""
     values: dict[str, Any] = {
         "cursor": cursor, "failures": 0, "last_success_at": now, "next_poll_at": now, "lease_until": lease_until,
+        "silent": silent,
     }
     if new:
         values |= {"last_new_at": now, "polls_with_new": sources.c.polls_with_new + 1,

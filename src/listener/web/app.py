@@ -1,13 +1,14 @@
 """The web application: every route in one list, the middleware around it, and how errors are shown.
 
 Health, metrics and the answered links' handlers reach the config, the store and the clock through
-``request.app.state.web`` (a ``WebContext``); the inbox's pages, actions and API get a ``Site``
-bound to them. A test builds the same app over its own database and clock.
+``request.app.state.web`` (a ``WebContext``); the inbox's pages, actions and API are handed
+``request.app.state.site`` (a ``Site``). Both are replaced whole when the daemon reloads its
+config, so a request sees one config from start to end. A test builds the same app over its own
+database and clock.
 """
 
 from __future__ import annotations
 
-import functools
 import secrets as random_secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -73,7 +74,10 @@ def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlett
                 clock=clock, limiter=LoginLimiter(clock), log=log, models=Current(engine))
 
     def bind(handler):
-        return functools.partial(handler, site)
+        async def endpoint(request: Request) -> Response:
+            return await handler(request.app.state.site, request)
+
+        return endpoint
 
     routes = [
         Route("/healthz", health.healthz),
@@ -104,7 +108,7 @@ def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlett
         if request.url.path.startswith("/api/"):
             headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
             return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)
-        return pages.render(site, request, "error.html", status=exc.status_code, who=None,
+        return pages.render(request.app.state.site, request, "error.html", status=exc.status_code, who=None,
                             status_code=exc.status_code, message=exc.detail)
 
     middleware = [
@@ -117,9 +121,14 @@ def build_app(config: Config, engine: Engine, clock: Clock = utcnow) -> Starlett
                     exception_handlers={LoginRequired: login_required, HTTPException: http_error,
                                         Exception: failed})
     app.state.web = WebContext(config, engine, clock)
+    app.state.site = site
     return app
 
 
 def reconfigure(app: Starlette, config: Config) -> None:
-    """Take a config reloaded by the daemon (SIGHUP)."""
+    """Take a config reloaded by the daemon (SIGHUP): departments, routes, SLAs, business hours,
+    baselines and [web] settings apply from the next request. Sign-in attempts counted so far and
+    the learned model stay; the session cookie's key and lifetime are fixed until a restart."""
     app.state.web = replace(app.state.web, config=config)
+    site = app.state.site
+    app.state.site = replace(site, config=config, gate=Gate(config.web, site.engine, site.clock))
