@@ -105,6 +105,20 @@ def test_html_file_escapes_hostile_group_names_and_has_inline_charts(store, tmp_
     assert "http://" not in text and "https://" not in text  # nothing to fetch
 
 
+def test_html_cards_say_so_when_the_baseline_has_no_data(store, tmp_path):
+    engine, config = store
+    insert(engine, [M(at(16), "criticism", routes=[R("cs", 600, 600, 7200)])])
+    page = tmp_path / "report.html"
+    run(config, "report", "--period", "2026-W47", "--baseline", "before-social", "--format", "html", "-o", str(page))
+    text = page.read_text(encoding="utf-8")
+    assert text.count('<div class="base">before: no data</div>') == 6 and "before –" not in text
+
+    insert(engine, BASELINE_JANUARY)
+    run(config, "report", "--period", "2026-W47", "--baseline", "before-social", "--format", "html", "-o", str(page))
+    text = page.read_text(encoding="utf-8")
+    assert '<div class="name">Mentions</div><div class="value">1</div><div class="base">before 2 · ' in text
+
+
 def test_export_streams_every_mention_with_its_routes_across_batches(store):
     engine, _ = store
     ids = insert(engine, WEEK_47)

@@ -75,8 +75,11 @@ def _cards(row: Row, with_baseline: bool) -> str:
     for name in KEY_FIGURES:
         moved = getattr(row.change, name) if row.change else None
         base = ""
-        if with_baseline:
-            base = (f"<div class=\"base\">before {escape(human.value(name, getattr(row.baseline, name)))} · "
+        before = getattr(row.baseline, name) if row.baseline else None
+        if with_baseline and before is None:
+            base = "<div class=\"base\">before: no data</div>"
+        elif with_baseline:
+            base = (f"<div class=\"base\">before {escape(human.value(name, before))} · "
                     f"<span class=\"{human.verdict(name, moved)}\">{escape(human.change(name, moved))}</span></div>")
         cards.append(f"<div class=\"card\"><div class=\"name\">{escape(human.LABELS[name])}</div>"
                      f"<div class=\"value\">{escape(human.value(name, getattr(row.figures, name)))}</div>{base}</div>")
