@@ -105,6 +105,16 @@ def test_html_file_escapes_hostile_group_names_and_has_inline_charts(store, tmp_
     assert "http://" not in text and "https://" not in text  # nothing to fetch
 
 
+def test_table_aligns_every_groups_figures_in_one_column(store):
+    engine, config = store
+    insert(engine, [M(at(16), "criticism", routes=[R("cs", 600, 600, 7200)]),
+                    M(at(17), "praise", routes=[R("a-much-longer-department", None, None, 7200)])])
+    out = run(config, "report", "--period", "2026-W47", "--by", "department")
+    ends = {len(line) for line in out.splitlines() if line.startswith("  ") and line.split()[-1][-1].isdigit()
+            and not line.strip().startswith("Detection")}
+    assert len(ends) == 1, out
+
+
 def test_html_cards_say_so_when_the_baseline_has_no_data(store, tmp_path):
     engine, config = store
     insert(engine, [M(at(16), "criticism", routes=[R("cs", 600, 600, 7200)])])

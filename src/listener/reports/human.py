@@ -84,11 +84,10 @@ def _span(period) -> str:
 
 
 def text(report: Report) -> str:
-    """The report for a terminal or a plain-text mail: one block per group, a line per figure."""
-    out = [heading(report), ""]
+    """The report for a terminal or a plain-text mail: one block per group, a line per figure, the
+    columns of every block aligned alike so groups can be compared down the page."""
+    blocks = []
     for row in report.rows:
-        if report.by is not None:
-            out.append(f"{report.by}: {'(none)' if row.group is None else row.group}")
         lines = [("", "period", "baseline", "change")] if report.baseline is not None else []
         for name in FIGURES:
             current = value(name, getattr(row.figures, name))
@@ -97,7 +96,13 @@ def text(report: Report) -> str:
             else:
                 lines.append((LABELS[name], current, value(name, getattr(row.baseline, name)),
                               change(name, getattr(row.change, name))))
-        widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+        blocks.append((row, lines))
+    every = [line for _, lines in blocks for line in lines]
+    widths = [max(len(line[i]) for line in every) for i in range(len(every[0]))] if every else []
+    out = [heading(report), ""]
+    for row, lines in blocks:
+        if report.by is not None:
+            out.append(f"{report.by}: {'(none)' if row.group is None else row.group}")
         out += ["  " + "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
                                  for i, cell in enumerate(line)).rstrip() for line in lines]
         out.append("")
