@@ -179,12 +179,57 @@ def _grammar(lang: str) -> _Grammar:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """What one token is in a language, whatever sentence it stands in. Looked up once per token
+    and cached (words repeat across texts), so a sentence's loop only weighs its context."""
+
+    word: str
+    """Lowercased."""
+    kind: int
+    """_CONTRAST, _IGNORED (a link, a negator, a symbol without valence), _SYMBOL or _WORD."""
+    symbol: float
+    """A symbol's (emoji, emoticon) valence."""
+    capitalised: bool
+    """Looks like a name inside a sentence: counts only as the lexicon has it (``as_name``)."""
+    as_name: float
+    value: float
+    """A word's valence, through inflections and compounds (``_valence``)."""
+    booster: bool
+    upper: bool
+    """All capitals, longer than one letter."""
+
+
+_CONTRAST, _IGNORED, _SYMBOL, _WORD = range(4)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _token(token: str, lang: str) -> _Token:
+    word = token.lower()
+    g = _grammar(lang)
+
+    def make(kind: int, symbol: float = 0.0) -> _Token:
+        return _Token(word, kind, symbol, False, 0.0, 0.0, False, False)
+
+    if word in g.contrast:
+        return make(_CONTRAST)
+    if token[0] in "hw@" and _SKIP.match(token):
+        return make(_IGNORED)
+    symbols = lexicon.symbols()
+    symbol = symbols.get(_MODIFIERS.sub("", token) if not word[0].isalpha() else token)
+    if symbol is not None:
+        return make(_SYMBOL, symbol)
+    if not word[0].isalpha() or lang not in lexicon.LANGS or word in g.negators:
+        return make(_IGNORED)  # "no" negates; its own lexicon valence would count the negation twice
+    return _Token(word, _WORD, 0.0, _is_name(token), lexicon.words(lang).get(word, 0.0), _valence(word, lang),
+                  word in g.boosters, len(token) > 1 and token.isupper())
+
+
 def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None = None) -> _Sentence:
     tokens = _tokenize(sentence)
-    words = [t.lower() for t in tokens]
+    facts = [_token(t, lang) for t in tokens]
+    words = [f.word for f in facts]
     g = _grammar(lang)
-    scored = lang in lexicon.LANGS
-    symbols = lexicon.symbols()
     shouting: bool | None = None
     negated = False
     clauses: list[int] | None = None
@@ -193,35 +238,27 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
     tracing = trace is not None
     evidence: list[tuple[str, float, list[str]]] = []
     pivot = -1
-    for i, word in enumerate(words):
-        if word in g.contrast:
+    for i, fact in enumerate(facts):
+        kind = fact.kind
+        if kind == _WORD:
+            named = fact.capitalised and i > 0 and tokens[i - 1][0].isalpha()
+            value = fact.as_name if named else fact.value
+            if not value or (fact.booster and i + 1 < len(words) and _valence(words[i + 1], lang)):
+                continue  # "skit snyggt", "sjukt bra": an intensifier before a word of sentiment has none of its own
+        elif kind == _SYMBOL:
+            valences.append(fact.symbol)
+            if tracing:
+                evidence.append((tokens[i], fact.symbol, []))
+            continue
+        elif kind == _CONTRAST:
             pivot = len(valences)
             continue
+        else:
+            continue
         token = tokens[i]
-        if token[0] in "hw@" and _SKIP.match(token):
-            continue
-        if not word[0].isalpha():
-            symbol = symbols.get(_MODIFIERS.sub("", token))
-            if symbol is not None:
-                valences.append(symbol)
-                if tracing:
-                    evidence.append((token, symbol, []))
-            continue
-        symbol = symbols.get(token)  # emoticons spelled with letters: xD, :P
-        if symbol is not None:
-            valences.append(symbol)
-            if tracing:
-                evidence.append((token, symbol, []))
-            continue
-        if not scored or word in g.negators:
-            continue  # "no" negates; its own lexicon valence would count the negation twice
-        named = i > 0 and _is_name(token) and tokens[i - 1][0].isalpha()
-        value = lexicon.words(lang).get(word, 0.0) if named else _valence(word, lang)
-        if not value or (word in g.boosters and i + 1 < len(words) and _valence(words[i + 1], lang)):
-            continue  # "skit snyggt", "sjukt bra": an intensifier before a word of sentiment has none of its own
         base, notes = value, []
         sign = 1.0 if value > 0 else -1.0
-        if len(token) > 1 and token.isupper():
+        if fact.upper:
             if shouting is None:
                 shouting = sum(t.isupper() for t in tokens if len(t) > 1) > 0.8 * len(tokens)
             if not shouting:
