@@ -230,6 +230,9 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
     facts = [_token(t, lang) for t in tokens]
     words = [f.word for f in facts]
     g = _grammar(lang)
+    modified = not (g.boosters.isdisjoint(words) and g.dampeners.isdisjoint(words))
+    negatable = not g.negators.isdisjoint(words)
+    """Most sentences hold no intensifier or negator: then no word needs its neighbours read."""
     shouting: bool | None = None
     negated = False
     clauses: list[int] | None = None
@@ -264,7 +267,7 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
             if not shouting:
                 value += sign * _CAPS
                 notes.append("capitals")
-        for distance, factor in ((1, 1.0), (2, 0.95), (3, 0.9)):
+        for distance, factor in ((1, 1.0), (2, 0.95), (3, 0.9)) if modified else ():
             if i < distance:
                 break
             before = words[i - distance]
@@ -274,8 +277,8 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
             elif before in g.dampeners:
                 value -= sign * _BOOST * factor
                 notes.append(f"softened by {before}")
-        start = max(0, i - 3)
-        near = words[start : i + 2 if g.lookahead else i]
+        start = i - 3 if i > 3 else 0
+        near = words[start : i + 2 if g.lookahead else i] if negatable else ()
         if not g.negators.isdisjoint(near):
             if clauses is None:
                 clauses = _clauses(sentence)
