@@ -258,38 +258,38 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
             continue
         else:
             continue
-        token = tokens[i]
         base, notes = value, []
-        sign = 1.0 if value > 0 else -1.0
-        if fact.upper:
-            if shouting is None:
-                shouting = sum(t.isupper() for t in tokens if len(t) > 1) > 0.8 * len(tokens)
-            if not shouting:
-                value += sign * _CAPS
-                notes.append("capitals")
-        for distance, factor in ((1, 1.0), (2, 0.95), (3, 0.9)) if modified else ():
-            if i < distance:
-                break
-            before = words[i - distance]
-            if before in g.boosters:
-                value += sign * _BOOST * factor
-                notes.append(f"intensified by {before}")
-            elif before in g.dampeners:
-                value -= sign * _BOOST * factor
-                notes.append(f"softened by {before}")
-        start = i - 3 if i > 3 else 0
-        near = words[start : i + 2 if g.lookahead else i] if negatable else ()
-        if not g.negators.isdisjoint(near):
-            if clauses is None:
-                clauses = _clauses(sentence)
-            negator = next((w for j, w in enumerate(near, start) if w in g.negators and clauses[j] == clauses[i]), None)
-            if negator is not None:
-                value *= _NEGATION_SCALAR
-                negated = True
-                notes.append("negated by " + negator)
+        if fact.upper or modified or negatable:
+            sign = 1.0 if value > 0 else -1.0
+            if fact.upper:
+                if shouting is None:
+                    shouting = sum(t.isupper() for t in tokens if len(t) > 1) > 0.8 * len(tokens)
+                if not shouting:
+                    value += sign * _CAPS
+                    notes.append("capitals")
+            for distance, factor in ((1, 1.0), (2, 0.95), (3, 0.9)) if modified else ():
+                if i < distance:
+                    break
+                before = words[i - distance]
+                if before in g.boosters:
+                    value += sign * _BOOST * factor
+                    notes.append(f"intensified by {before}")
+                elif before in g.dampeners:
+                    value -= sign * _BOOST * factor
+                    notes.append(f"softened by {before}")
+            start = i - 3 if i > 3 else 0
+            near = words[start : i + 2 if g.lookahead else i] if negatable else ()
+            if not g.negators.isdisjoint(near):
+                if clauses is None:
+                    clauses = _clauses(sentence)
+                negator = next((w for j, w in enumerate(near, start) if w in g.negators and clauses[j] == clauses[i]), None)
+                if negator is not None:
+                    value *= _NEGATION_SCALAR
+                    negated = True
+                    notes.append("negated by " + negator)
         valences.append(value)
         if tracing:
-            evidence.append((token, base, notes))
+            evidence.append((tokens[i], base, notes))
 
     complaint_rule = False
     if _reproach(words, g):
