@@ -17,6 +17,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from listener.classify import frequencies, lexicon, rules
 
@@ -179,8 +180,7 @@ def _grammar(lang: str) -> _Grammar:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     """What one token is in a language, whatever sentence it stands in. Looked up once per token
     and cached (words repeat across texts), so a sentence's loop only weighs its context. The
     cache holds the 20,000 tokens last used (about 300 bytes each): the common words of any
@@ -190,15 +190,15 @@ class _Token:
     """Lowercased."""
     kind: int
     """_CONTRAST, _IGNORED (a link, a negator, a symbol without valence), _SYMBOL or _WORD."""
-    symbol: float
+    symbol: float = 0.0
     """A symbol's (emoji, emoticon) valence."""
-    capitalised: bool
+    capitalised: bool = False
     """Looks like a name inside a sentence: counts only as the lexicon has it (``as_name``)."""
-    as_name: float
-    value: float
+    as_name: float = 0.0
+    value: float = 0.0
     """A word's valence, through inflections and compounds (``_valence``)."""
-    booster: bool
-    upper: bool
+    booster: bool = False
+    upper: bool = False
     """All capitals, longer than one letter."""
 
 
@@ -209,22 +209,19 @@ _CONTRAST, _IGNORED, _SYMBOL, _WORD = range(4)
 def _token(token: str, lang: str) -> _Token:
     word = token.lower()
     g = _grammar(lang)
-
-    def make(kind: int, symbol: float = 0.0) -> _Token:
-        return _Token(word, kind, symbol, False, 0.0, 0.0, False, False)
-
     if word in g.contrast:
-        return make(_CONTRAST)
+        return _Token(word, _CONTRAST)
     if token[0] in "hw@" and _SKIP.match(token):
-        return make(_IGNORED)
-    symbols = lexicon.symbols()
-    symbol = symbols.get(_MODIFIERS.sub("", token) if not word[0].isalpha() else token)
+        return _Token(word, _IGNORED)
+    letters = word[0].isalpha()
+    symbol = lexicon.symbols().get(token if letters else _MODIFIERS.sub("", token))
     if symbol is not None:
-        return make(_SYMBOL, symbol)
-    if not word[0].isalpha() or lang not in lexicon.LANGS or word in g.negators:
-        return make(_IGNORED)  # "no" negates; its own lexicon valence would count the negation twice
-    return _Token(word, _WORD, 0.0, _is_name(token), lexicon.words(lang).get(word, 0.0), _valence(word, lang),
-                  word in g.boosters, len(token) > 1 and token.isupper())
+        return _Token(word, _SYMBOL, symbol)
+    if not letters or lang not in lexicon.LANGS or word in g.negators:
+        return _Token(word, _IGNORED)  # "no" negates; its own lexicon valence would count the negation twice
+    capitalised = _is_name(token)
+    return _Token(word, _WORD, 0.0, capitalised, lexicon.words(lang).get(word, 0.0) if capitalised else 0.0,
+                  _valence(word, lang), word in g.boosters, len(token) > 1 and token.isupper())
 
 
 def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None = None) -> _Sentence:
