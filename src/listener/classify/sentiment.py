@@ -214,7 +214,7 @@ def _token(token: str, lang: str) -> _Token:
     if token[0] in "hw@" and _SKIP.match(token):
         return _Token(word, _IGNORED)
     letters = word[0].isalpha()
-    symbol = lexicon.symbols().get(token if letters else _MODIFIERS.sub("", token))
+    symbol = lexicon.symbols().get(token if letters else _MODIFIERS.sub("", token))  # letters: xD, :P
     if symbol is not None:
         return _Token(word, _SYMBOL, symbol)
     if not letters or lang not in lexicon.LANGS or word in g.negators:
@@ -229,9 +229,9 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
     facts = [_token(t, lang) for t in tokens]
     words = [f.word for f in facts]
     g = _grammar(lang)
+    # Most sentences hold no intensifier or negator: then no word needs its neighbours read.
     modified = not (g.boosters.isdisjoint(words) and g.dampeners.isdisjoint(words))
     negatable = not g.negators.isdisjoint(words)
-    """Most sentences hold no intensifier or negator: then no word needs its neighbours read."""
     shouting: bool | None = None
     negated = False
     clauses: list[int] | None = None
