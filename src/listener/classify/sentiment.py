@@ -214,7 +214,7 @@ def _token(token: str, lang: str) -> _Token:
     if token[0] in "hw@" and _SKIP.match(token):
         return _Token(word, _IGNORED)
     letters = word[0].isalpha()
-    symbol = lexicon.symbols().get(token if letters else _MODIFIERS.sub("", token))  # letters: xD, :P
+    symbol = lexicon.symbols().get(token if letters else _MODIFIERS.sub("", token))  # "xD" starts with a letter
     if symbol is not None:
         return _Token(word, _SYMBOL, symbol)
     if not letters or lang not in lexicon.LANGS or word in g.negators:
