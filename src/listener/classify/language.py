@@ -107,19 +107,13 @@ class _Model:
     def classify(self, text: str) -> str:
         if text.isupper():
             text = text.lower()
-        rows = [self.pc]
-        features: list[int] = []
-        words = unknown = 0
-        for token in unicodedata.normalize("NFC", text).split():
-            scores, found, in_token, unseen = self.token_scores(token)
-            rows.append(scores)
-            features.extend(found)
-            words += in_token
-            unknown += unseen
-        total = [sum(column) for column in zip(*rows, strict=True)]
+        tokens = [self.token_scores(token) for token in unicodedata.normalize("NFC", text).split()]
+        rows, found, in_token, unseen = zip(*tokens) if tokens else ((), (), (), ())
+        total = [sum(column) for column in zip(self.pc, *rows, strict=True)]
         best = self.classes[total.index(max(total))]
-        if words >= OTHER_WORDS and unknown > OTHER_UNKNOWN * words and _letters(text) >= MIN_EVIDENCE:
-            return self.other_language(features) or best
+        words = sum(in_token)
+        if words >= OTHER_WORDS and sum(unseen) > OTHER_UNKNOWN * words and _letters(text) >= MIN_EVIDENCE:
+            return self.other_language([feature for features in found for feature in features]) or best
         return best
 
     def other_language(self, features: list[int]) -> str | None:

@@ -17,6 +17,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from listener.classify import frequencies, lexicon, rules
 
@@ -179,12 +180,58 @@ def _grammar(lang: str) -> _Grammar:
     )
 
 
+class _Token(NamedTuple):
+    """What one token is in a language, whatever sentence it stands in. Looked up once per token
+    and cached (words repeat across texts), so a sentence's loop only weighs its context. The
+    cache holds the 20,000 tokens last used (about 300 bytes each): the common words of any
+    language, without letting a stream of unique tokens grow a worker by more than a few MB."""
+
+    word: str
+    """Lowercased."""
+    kind: int
+    """_CONTRAST, _IGNORED (a link, a negator, a symbol without valence), _SYMBOL or _WORD."""
+    symbol: float = 0.0
+    """A symbol's (emoji, emoticon) valence."""
+    capitalised: bool = False
+    """Looks like a name inside a sentence: counts only as the lexicon has it (``as_name``)."""
+    as_name: float = 0.0
+    value: float = 0.0
+    """A word's valence, through inflections and compounds (``_valence``)."""
+    booster: bool = False
+    upper: bool = False
+    """All capitals, longer than one letter."""
+
+
+_CONTRAST, _IGNORED, _SYMBOL, _WORD = range(4)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _token(token: str, lang: str) -> _Token:
+    word = token.lower()
+    g = _grammar(lang)
+    if word in g.contrast:
+        return _Token(word, _CONTRAST)
+    if token[0] in "hw@" and _SKIP.match(token):
+        return _Token(word, _IGNORED)
+    letters = word[0].isalpha()
+    symbol = lexicon.symbols().get(token if letters else _MODIFIERS.sub("", token))  # "xD" starts with a letter
+    if symbol is not None:
+        return _Token(word, _SYMBOL, symbol)
+    if not letters or lang not in lexicon.LANGS or word in g.negators:
+        return _Token(word, _IGNORED)  # "no" negates; its own lexicon valence would count the negation twice
+    capitalised = _is_name(token)
+    return _Token(word, _WORD, 0.0, capitalised, lexicon.words(lang).get(word, 0.0) if capitalised else 0.0,
+                  _valence(word, lang), word in g.boosters, len(token) > 1 and token.isupper())
+
+
 def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None = None) -> _Sentence:
     tokens = _tokenize(sentence)
-    words = [t.lower() for t in tokens]
+    facts = [_token(t, lang) for t in tokens]
+    words = [f.word for f in facts]
     g = _grammar(lang)
-    scored = lang in lexicon.LANGS
-    symbols = lexicon.symbols()
+    # Most sentences hold no intensifier or negator: then no word needs its neighbours read.
+    modified = not (g.boosters.isdisjoint(words) and g.dampeners.isdisjoint(words))
+    negatable = not g.negators.isdisjoint(words)
     shouting: bool | None = None
     negated = False
     clauses: list[int] | None = None
@@ -193,63 +240,55 @@ def _sentence(sentence: str, lang: str, trace: tuple[list[Evidence], int] | None
     tracing = trace is not None
     evidence: list[tuple[str, float, list[str]]] = []
     pivot = -1
-    for i, word in enumerate(words):
-        if word in g.contrast:
+    for i, fact in enumerate(facts):
+        kind = fact.kind
+        if kind == _WORD:
+            named = fact.capitalised and i > 0 and tokens[i - 1][0].isalpha()
+            value = fact.as_name if named else fact.value
+            if not value or (fact.booster and i + 1 < len(words) and _valence(words[i + 1], lang)):
+                continue  # "skit snyggt", "sjukt bra": an intensifier before a word of sentiment has none of its own
+        elif kind == _SYMBOL:
+            valences.append(fact.symbol)
+            if tracing:
+                evidence.append((tokens[i], fact.symbol, []))
+            continue
+        elif kind == _CONTRAST:
             pivot = len(valences)
             continue
-        token = tokens[i]
-        if token[0] in "hw@" and _SKIP.match(token):
+        else:
             continue
-        if not word[0].isalpha():
-            symbol = symbols.get(_MODIFIERS.sub("", token))
-            if symbol is not None:
-                valences.append(symbol)
-                if tracing:
-                    evidence.append((token, symbol, []))
-            continue
-        symbol = symbols.get(token)  # emoticons spelled with letters: xD, :P
-        if symbol is not None:
-            valences.append(symbol)
-            if tracing:
-                evidence.append((token, symbol, []))
-            continue
-        if not scored or word in g.negators:
-            continue  # "no" negates; its own lexicon valence would count the negation twice
-        named = i > 0 and _is_name(token) and tokens[i - 1][0].isalpha()
-        value = lexicon.words(lang).get(word, 0.0) if named else _valence(word, lang)
-        if not value or (word in g.boosters and i + 1 < len(words) and _valence(words[i + 1], lang)):
-            continue  # "skit snyggt", "sjukt bra": an intensifier before a word of sentiment has none of its own
         base, notes = value, []
-        sign = 1.0 if value > 0 else -1.0
-        if len(token) > 1 and token.isupper():
-            if shouting is None:
-                shouting = sum(t.isupper() for t in tokens if len(t) > 1) > 0.8 * len(tokens)
-            if not shouting:
-                value += sign * _CAPS
-                notes.append("capitals")
-        for distance, factor in ((1, 1.0), (2, 0.95), (3, 0.9)):
-            if i < distance:
-                break
-            before = words[i - distance]
-            if before in g.boosters:
-                value += sign * _BOOST * factor
-                notes.append(f"intensified by {before}")
-            elif before in g.dampeners:
-                value -= sign * _BOOST * factor
-                notes.append(f"softened by {before}")
-        start = max(0, i - 3)
-        near = words[start : i + 2 if g.lookahead else i]
-        if not g.negators.isdisjoint(near):
-            if clauses is None:
-                clauses = _clauses(sentence)
-            negator = next((w for j, w in enumerate(near, start) if w in g.negators and clauses[j] == clauses[i]), None)
-            if negator is not None:
-                value *= _NEGATION_SCALAR
-                negated = True
-                notes.append("negated by " + negator)
+        if fact.upper or modified or negatable:
+            sign = 1.0 if value > 0 else -1.0
+            if fact.upper:
+                if shouting is None:
+                    shouting = sum(t.isupper() for t in tokens if len(t) > 1) > 0.8 * len(tokens)
+                if not shouting:
+                    value += sign * _CAPS
+                    notes.append("capitals")
+            for distance, factor in ((1, 1.0), (2, 0.95), (3, 0.9)) if modified else ():
+                if i < distance:
+                    break
+                before = words[i - distance]
+                if before in g.boosters:
+                    value += sign * _BOOST * factor
+                    notes.append(f"intensified by {before}")
+                elif before in g.dampeners:
+                    value -= sign * _BOOST * factor
+                    notes.append(f"softened by {before}")
+            start = i - 3 if i > 3 else 0
+            near = words[start : i + 2 if g.lookahead else i] if negatable else ()
+            if not g.negators.isdisjoint(near):
+                if clauses is None:
+                    clauses = _clauses(sentence)
+                negator = next((w for j, w in enumerate(near, start) if w in g.negators and clauses[j] == clauses[i]), None)
+                if negator is not None:
+                    value *= _NEGATION_SCALAR
+                    negated = True
+                    notes.append("negated by " + negator)
         valences.append(value)
         if tracing:
-            evidence.append((token, base, notes))
+            evidence.append((tokens[i], base, notes))
 
     complaint_rule = False
     if _reproach(words, g):
