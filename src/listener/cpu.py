@@ -14,12 +14,15 @@ import ctypes.util
 import gc
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -67,6 +70,19 @@ def _watch(daemon: int) -> None:
     os._exit(1)
 
 
+_loaded: dict[str, Any] = {}
+"""In a worker: the object read from the newest shipped file, by its path."""
+
+
+def load_shipped(path: str, read: Callable[[bytes], T]) -> T:
+    """In a worker: the object in a file from ``CpuPool.ship``, read once and kept until another
+    file is shipped."""
+    if path not in _loaded:
+        _loaded.clear()
+        _loaded[path] = read(Path(path).read_bytes())
+    return _loaded[path]
+
+
 class CpuPool:
     """``workers=0`` runs everything inline on the loop (for `listener poll`, tests and benchmarks
     of one stage); ``None`` means one worker per core."""
@@ -74,6 +90,9 @@ class CpuPool:
     def __init__(self, workers: int | None = None):
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self._pool = self._new_pool()
+        self._folder: str | None = None
+        self._shipped: list[tuple[object, str]] = []
+        self._shipping = asyncio.Lock()
 
     def _new_pool(self) -> ProcessPoolExecutor | None:
         if self.workers <= 0:
@@ -117,10 +136,35 @@ class CpuPool:
         results = await asyncio.gather(*(self.run(fn, chunk) for chunk in chunks))
         return [r for chunk in results for r in chunk]
 
+    async def ship(self, obj: T, to_bytes: Callable[[T], bytes]) -> str | None:
+        """A file holding ``obj`` for the workers to read with ``load_shipped``: too big to send with
+        every batch (the learned model is megabytes), and it changes after the workers were forked.
+        Written once per object, in a private folder; the file before it is kept for tasks still
+        on their way. None when the work runs inline."""
+        if self._pool is None:
+            return None
+        async with self._shipping:
+            for shipped, path in self._shipped:
+                if shipped is obj:
+                    return path
+            blob = await asyncio.to_thread(to_bytes, obj)
+            if self._folder is None:
+                self._folder = tempfile.mkdtemp(prefix="listener-cpu-")
+            handle, path = tempfile.mkstemp(dir=self._folder, suffix=".bin")
+            with os.fdopen(handle, "wb") as out:
+                out.write(blob)
+            self._shipped = [*self._shipped[-1:], (obj, path)]
+            for stale in set(os.listdir(self._folder)) - {os.path.basename(p) for _, p in self._shipped}:
+                os.unlink(os.path.join(self._folder, stale))
+            return path
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder, self._shipped = None, []
 
 
 INLINE = CpuPool(0)

@@ -10,13 +10,14 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import Connection, Engine
 
 from listener import metrics, responses
 from listener.classify import classify as classify_text
 from listener.classify.learned import LearnedModel
-from listener.cpu import CpuPool
+from listener.cpu import CpuPool, load_shipped
 from listener.domain import Item, Label, Mention
 from listener.responses import OwnAccounts
 from listener.routing import Router, mention_text
@@ -67,12 +68,15 @@ async def process_off_loop(engine: Engine, source: SourceRef, items: Sequence[It
                            router: Router, cpu: CpuPool, model: LearnedModel | None = None, *,
                            checkpoint: Checkpoint | None = None, own: OwnAccounts | None = None) -> BatchResult:
     """The same way, with classification off the event loop: only what is new crosses to the CPU
-    pool. The installation's learned model lives in this process (it changes when people label),
-    so with one the batch is classified in a thread here instead."""
+    pool. The installation's learned model changes when people label, after the workers were
+    forked, so it reaches them as a file (once per model); without workers a thread classifies."""
     batch = unseen(engine, source, items, now, own)
     inputs = classify_input(batch, source.lang)
+    shipped = await cpu.ship(model, LearnedModel.to_bytes) if model is not None and inputs else None
     if model is None:
         verdicts = await cpu.map_batches(classify_batch, inputs)
+    elif shipped is not None:
+        verdicts = await cpu.map_batches(partial(classify_shipped, path=shipped), inputs)
     else:
         verdicts = await asyncio.to_thread(classify_batch, inputs, model)
     return finish(engine, source, len(items), apply(batch, verdicts), router, now, checkpoint)
@@ -161,6 +165,11 @@ def classify_batch(texts: list[tuple[str, str | None]], model: LearnedModel | No
         result = classify_text(text, default_lang=lang, model=model)
         out.append((result.lang, result.label.value, result.score, result.question))
     return out
+
+
+def classify_shipped(texts: list[tuple[str, str | None]], path: str) -> list[Verdict]:
+    """``classify_batch`` in a worker, with the learned model the daemon shipped to ``path``."""
+    return classify_batch(texts, load_shipped(path, LearnedModel.from_bytes))
 
 
 def apply(batch: Sequence[Mention], verdicts: Sequence[Verdict]) -> list[Mention]:
