@@ -72,6 +72,18 @@ def test_a_language_without_labels_is_left_to_the_lexicon():
         assert classify(text, "sv", model=model) == classify(text, "sv")
 
 
+@pytest.mark.parametrize("lang", ["en", "sv", "da", "no"])
+def test_labels_that_teach_nothing_leave_the_language_to_the_lexicon(lang):
+    """Labels given round-robin, whatever the text says: cross-validation finds they do not help."""
+    pool = [r for r in _rows(DOMAIN) if r["lang"] == lang]
+    model = learn((r["text"], lang, (Label.PRAISE, Label.CRITICISM, Label.NEUTRAL)[i % 3]) for i, r in enumerate(pool))
+    assert model.scale(lang) == 0.0 and not model.knows(lang)
+    for r in _rows(HELD_OUT):
+        if r["lang"] == lang:
+            assert classify(r["text"], lang, model=model) == classify(r["text"], lang)
+    assert LearnedModel.from_bytes(model.to_bytes()).scales == model.scales
+
+
 def test_training_is_deterministic_and_the_model_round_trips_as_bytes():
     train, test = _domain_halves()
     first, second = _model(train), _model(train)
