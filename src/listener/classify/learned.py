@@ -67,8 +67,8 @@ DENSE = 9
 """Per language: bias, the lexicon's label (3), score, |score|, question, negation or complaint rule,
 silence (no sentiment word in a statement)."""
 SCALES = (0.0, 0.25, 0.5, 0.75, 1.0)
-FOLDS = 3
-CV_LABELS = 3000
+FOLDS = 5
+CV_LABELS = 2000
 """How far the labels are trusted in each language is chosen among SCALES by FOLDS-fold
 cross-validation over at most CV_LABELS of them (every k-th label), which keeps training on 10,000
 labels within seconds."""
