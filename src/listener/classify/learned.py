@@ -176,7 +176,7 @@ class LearnedModel:
         self._bias = (float(bias[0]), float(bias[1]), float(bias[2]), 1)
 
     def knows(self, lang: str) -> bool:
-        """Whether any label in ``lang`` taught this model."""
+        """Whether labels in ``lang`` taught this model something it trusts."""
         return self.counts.get(lang, 0) > 0 and self.scale(lang) > 0
 
     def scale(self, lang: str) -> float:
@@ -291,12 +291,11 @@ def train(examples: Sequence[Example]) -> LearnedModel:
     SCALES by cross-validation over the labels themselves (FOLDS folds of at most CV_LABELS labels):
     the one whose out-of-fold predictions have the best mean log-likelihood in that language
     (macro-F1, the figure that matters, moves by whole texts and ties or flips on a label or two
-    at a few dozen labels). A factor of 0 leaves the language to the lexicon, so labels that do not agree with each
-    other (a mix of sources and annotators) cannot make it worse than the lexicon, while labels that
-    teach something (an organisation's own complaints) are used in full."""
+    at a few dozen labels). A factor of 0 leaves the language to the lexicon, so labels that do not
+    agree with each other (a mix of sources and annotators) do not make it worse than the lexicon,
+    while labels that teach something (an organisation's own complaints) are used in full."""
     weights, dense_weights, used, languages = _fit(examples)
-    model = _model(examples, weights, dense_weights, used, languages, {})
-    return _model(examples, weights, dense_weights, used, languages, _scales(examples, model.languages))
+    return _model(examples, weights, dense_weights, used, languages, _scales(examples, languages))
 
 
 def _model(examples, w, d, used, languages, scales) -> LearnedModel:
