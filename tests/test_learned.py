@@ -72,6 +72,28 @@ def test_a_language_without_labels_is_left_to_the_lexicon():
         assert classify(text, "sv", model=model) == classify(text, "sv")
 
 
+@pytest.mark.parametrize("lang", ["en", "sv", "da", "no"])
+def test_labels_that_teach_nothing_leave_the_language_to_the_lexicon(lang):
+    """Labels given round-robin, whatever the text says: cross-validation finds they do not help,
+    and the model trusts them little or not at all."""
+    pool = [r for r in _rows(DOMAIN) if r["lang"] == lang]
+    model = learn((r["text"], lang, (Label.PRAISE, Label.CRITICISM, Label.NEUTRAL)[i % 3]) for i, r in enumerate(pool))
+    assert model.scale(lang) <= 0.25
+    test = [r for r in _rows(HELD_OUT) if r["lang"] == lang]
+    changed = sum(classify(r["text"], lang, model=model).label != classify(r["text"], lang).label for r in test)
+    assert changed <= 2
+    assert LearnedModel.from_bytes(model.to_bytes()).scales == model.scales
+
+
+def test_a_language_whose_labels_are_not_trusted_is_left_to_the_lexicon():
+    pool = [r for r in _rows(DOMAIN) if r["lang"] == "da"]
+    model = learn((r["text"], "da", (Label.PRAISE, Label.CRITICISM, Label.NEUTRAL)[i % 3]) for i, r in enumerate(pool))
+    assert model.scale("da") == 0.0 and not model.knows("da")
+    for r in _rows(HELD_OUT):
+        if r["lang"] == "da":
+            assert classify(r["text"], "da", model=model) == classify(r["text"], "da")
+
+
 def test_training_is_deterministic_and_the_model_round_trips_as_bytes():
     train, test = _domain_halves()
     first, second = _model(train), _model(train)
