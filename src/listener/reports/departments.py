@@ -52,6 +52,8 @@ def department_figures(conn: Connection, start: datetime, end: datetime, now: da
         func.count().filter(r.first_response_at <= r.due_at).label("met"),
         func.count().filter(or_(r.first_response_at > r.due_at,
                                 and_(r.first_response_at.is_(None), r.due_at <= now))).label("missed"),
+        *(part for name in ("response_s", "business_response_s")
+          for part in (func.sum(r[name]).label(f"sum_{name}"), func.count(r[name]).label(f"count_{name}"))),
     ]
     if conn.dialect.name == "postgresql":
         cut = [func.percentile_cont(q).within_group(r[name]).label(f"{name}@{q}")
@@ -81,6 +83,9 @@ def department_figures(conn: Connection, start: datetime, end: datetime, now: da
 
 def _figures(row, cut: dict[str, dict[float, float | None]]) -> DepartmentFigures:
     counts = {k: row[k] for k in ("mentions", "praise", "criticism", "neutral", "questions", "answered")}
+    counts |= {"response_sum": row["sum_response_s"] or 0.0, "response_count": row["count_response_s"],
+               "business_sum": row["sum_business_response_s"] or 0.0,
+               "business_count": row["count_business_response_s"]}
     rounded = {name: {q: round(float(v), 3) for q, v in values.items() if v is not None}  # to the millisecond
                for name, values in cut.items()}
     return DepartmentFigures(counts, (row["met"], row["missed"]), rounded)

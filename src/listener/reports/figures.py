@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -24,6 +24,7 @@ from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
 from listener.reports.departments import department_figures
 from listener.reports.periods import Period
+from listener.reports.pruned import SUMMED, pruned
 from listener.store.tables import (
     departments,
     mention_routes,
@@ -50,11 +51,21 @@ class Figures:
     first_response_median_s: float | None = None
     first_response_p90_s: float | None = None
     business_first_response_median_s: float | None = None
+    first_response_mean_s: float | None = None
+    business_first_response_mean_s: float | None = None
     sla_met_share: float | None = None
     detection_lag_median_s: float | None = None
+    pruned: int = 0
+    """How many of ``mentions`` were pruned by retention and counted from ``daily_figures``: where
+    not 0, the figures in UNKEPT are None."""
 
 
-FIGURES = tuple(f.name for f in fields(Figures))
+FIGURES = tuple(f.name for f in fields(Figures) if f.name != "pruned")
+UNKEPT = ("first_response_median_s", "first_response_p90_s", "business_first_response_median_s",
+          "detection_lag_median_s")
+PRUNED_NOTE = ("Includes mentions pruned by retention ([store] keep), counted from daily figures: "
+               "medians, 90th percentiles and detection lag are unavailable where they count; "
+               "counts, shares, SLA and means are exact.")
 COUNTS = frozenset({"mentions", "praise", "criticism", "neutral", "questions", "answered"})
 SHARES = frozenset(name for name in FIGURES if name.endswith("_share"))
 
@@ -75,6 +86,11 @@ class Report:
     generated_at: datetime
     rows: tuple[Row, ...]
 
+    @property
+    def pruned(self) -> bool:
+        """Whether any figure counts pruned mentions (then PRUNED_NOTE goes with every format)."""
+        return any(row.figures.pruned or (row.baseline and row.baseline.pruned) for row in self.rows)
+
     def as_json(self) -> dict:
         """The shape `listener report --format json` prints and the API serves."""
         baseline = None
@@ -84,6 +100,7 @@ class Report:
         return {
             "period": {"start": self.period.first.isoformat(), "end": self.period.last.isoformat()},
             "baseline": baseline,
+            "note": PRUNED_NOTE if self.pruned else None,
             "rows": [
                 {"group": row.group, **asdict(row.figures),
                  "baseline": asdict(row.baseline) if row.baseline else None,
@@ -160,30 +177,32 @@ def compute(conn: Connection, period: Period, *, now: datetime, by: str | None =
     if by == "department":
         per_department = department_figures(conn, period.start, period.end, now)
         counts = {g: f.counts for g, f in per_department.items()}
+        sums = counts
         sla = {g: f.sla for g, f in per_department.items()}
         response, business, lag = ({g: f.percentiles.get(name, {}) for g, f in per_department.items()}
                                    for name in ("response_s", "business_response_s", "detection_lag_s"))
     else:
         counts = q.counts()
-        sla, response, business = q.routes()
+        sla, response, business, sums = q.routes()
         lag = q.detection_lags()
     names = q.names()
     if names:
-        counts, sla, response, business, lag = ({names.get(g, g): v for g, v in d.items()}
-                                                for d in (counts, sla, response, business, lag))
-    groups = set(counts) | ({None} if by is None else set())
+        counts, sums, sla, response, business, lag = ({names.get(g, g): v for g, v in d.items()}
+                                                      for d in (counts, sums, sla, response, business, lag))
+    old = pruned(conn, period, by)
+    groups = set(counts) | set(old) | ({None} if by is None else set())
     if by == "week":
         groups |= {week.name for week in period.weeks()}  # an empty week is a gap worth seeing
     out = {}
     for group in _ordered(groups):
-        c = counts.get(group)
-        n = c["mentions"] if c else 0
+        met, missed = sla.get(group, (0, 0))
+        c = _total(counts.get(group), sums.get(group), met, missed, old.get(group))
+        n = c["mentions"]
         if not n:
             out[group] = Figures()
             continue
-        met, missed = sla.get(group, (0, 0))
         medians = response.get(group, {})
-        out[group] = Figures(
+        figures = Figures(
             mentions=n,
             praise=c["praise"], criticism=c["criticism"], neutral=c["neutral"],
             praise_share=c["praise"] / n, criticism_share=c["criticism"] / n, neutral_share=c["neutral"] / n,
@@ -191,10 +210,30 @@ def compute(conn: Connection, period: Period, *, now: datetime, by: str | None =
             answered=c["answered"], answered_share=c["answered"] / n,
             first_response_median_s=medians.get(0.5), first_response_p90_s=medians.get(0.9),
             business_first_response_median_s=business.get(group, {}).get(0.5),
-            sla_met_share=met / (met + missed) if met + missed else None,
+            first_response_mean_s=_mean(c["response_sum"], c["response_count"]),
+            business_first_response_mean_s=_mean(c["business_sum"], c["business_count"]),
+            sla_met_share=(c["met"] / (c["met"] + c["missed"]) if c["met"] is not None and c["met"] + c["missed"]
+                           else None),
             detection_lag_median_s=lag.get(group, {}).get(0.5),
+            pruned=old[group]["mentions"] if group in old else 0,
         )
+        out[group] = replace(figures, **dict.fromkeys(UNKEPT)) if figures.pruned else figures
     return out
+
+
+def _total(counts, sums, met: int, missed: int, old: dict | None) -> dict:
+    """The stored mentions' counts and response sums plus the pruned ones' (None stays unknown)."""
+    total = dict.fromkeys(SUMMED, 0)
+    total |= {k: counts[k] for k in ("mentions", "praise", "criticism", "neutral", "questions", "answered")} if counts else {}
+    total |= {k: sums[k] for k in ("response_sum", "response_count", "business_sum", "business_count")} if sums else {}
+    total |= {"met": met, "missed": missed}
+    for name, value in (old or {}).items():
+        total[name] = None if value is None or total[name] is None else total[name] + value
+    return total
+
+
+def _mean(total: float, n: int) -> float | None:
+    return round(total / n, 3) if n else None
 
 
 def _ordered(groups: Iterable[str | None]) -> list[str | None]:
@@ -277,16 +316,18 @@ class _Queries:
                     (and_(r.first_response_at.isnot(None), r.first_response_at <= r.due_at), 1),
                     (or_(r.first_response_at > r.due_at, r.due_at <= self.now), 0), else_=None)
 
-    def routes(self) -> tuple[dict, dict, dict]:
-        """SLA (met, missed), wall-clock and business response percentiles per group, from one pass
+    def routes(self) -> tuple[dict, dict, dict, dict]:
+        """SLA (met, missed), wall-clock and business response percentiles and sums per group, from one pass
         over the period's routes that have a response or a deadline."""
         r = mention_routes.c
         rows = self._values(True, r.response_s, r.business_response_s, self._verdict(),
                             where=or_(r.response_s.isnot(None), r.due_at.isnot(None)))
-        sla, response, business = {}, {}, {}
+        sla, response, business, sums = {}, {}, {}, {}
         for g, (wall, hours, met) in rows.items():
             sla[g], response[g], business[g] = _route_figures(wall, hours, met)
-        return sla, response, business
+            sums[g] = {"response_sum": float(np.nansum(wall)), "response_count": int(np.sum(~np.isnan(wall))),
+                       "business_sum": float(np.nansum(hours)), "business_count": int(np.sum(~np.isnan(hours)))}
+        return sla, response, business, sums
 
     def detection_lags(self) -> dict:
         return {g: _percentiles(x, (0.5,)) for g, (x,) in self._values(False, mentions.c.detection_lag_s).items()}

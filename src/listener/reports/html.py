@@ -17,7 +17,7 @@ from html import escape
 
 from listener.reports import human
 from listener.reports.charts import Chart
-from listener.reports.figures import FIGURES, Overview, Row
+from listener.reports.figures import FIGURES, PRUNED_NOTE, Overview, Row
 
 KEY_FIGURES = ("mentions", "criticism_share", "answered_share", "first_response_median_s", "sla_met_share",
                "detection_lag_median_s")
@@ -65,6 +65,8 @@ def page(overview: Overview, charts: Sequence[Chart], image_src: Callable[[Chart
                   f"alt=\"{escape(c.alt, quote=True)}\" width=\"{c.width}\" height=\"{c.height}\"></figure>" for c in charts]
         parts.append("</div>")
     parts.append(_table(report))
+    if report.pruned or overview.total.pruned:
+        parts.append(f"<p class=\"meta\">* {escape(PRUNED_NOTE)}</p>")
     parts.append("<footer>listener · times are medians unless marked; changes in counts compare daily rates; "
                  "– means no data.</footer></main></body></html>")
     return "".join(parts)
@@ -99,6 +101,11 @@ def _table(report) -> str:
             cells += [f"<td>{escape(human.value(name, getattr(row.baseline, name)))}</td>",
                       f"<td class=\"{human.verdict(name, moved)}\">{escape(human.change(name, moved))}</td>"]
         body.append(f"<tr><th scope=\"row\">{escape(human.LABELS[name])}</th>{''.join(cells)}</tr>")
+    if report.pruned:
+        cells = [f"<td>{escape(human.value('mentions', r.figures.pruned))}</td>" for r in rows]
+        if report.by is None and report.baseline is not None and rows:
+            cells += [f"<td>{escape(human.value('mentions', rows[0].baseline.pruned))}</td>", "<td></td>"]
+        body.append(f"<tr><th scope=\"row\">of which pruned *</th>{''.join(cells)}</tr>")
     return (f"<h2>{escape(heading)}</h2><div class=\"wrap\"><table><thead><tr><th></th>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table></div>")
 

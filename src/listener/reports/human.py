@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from listener.reports.figures import COUNTS, FIGURES, SHARES, Report
+from listener.reports.figures import COUNTS, FIGURES, PRUNED_NOTE, SHARES, Report
 
 LABELS = {
     "mentions": "Mentions",
@@ -18,12 +18,15 @@ LABELS = {
     "first_response_median_s": "First response, median",
     "first_response_p90_s": "First response, 90th percentile",
     "business_first_response_median_s": "First response, median (business hours)",
+    "first_response_mean_s": "First response, mean",
+    "business_first_response_mean_s": "First response, mean (business hours)",
     "sla_met_share": "SLA met",
     "detection_lag_median_s": "Detection lag, median",
 }
 
 BETTER_WHEN_LOWER = frozenset({"criticism", "criticism_share", "first_response_median_s", "first_response_p90_s",
-                               "business_first_response_median_s", "detection_lag_median_s"})
+                               "business_first_response_median_s", "first_response_mean_s",
+                               "business_first_response_mean_s", "detection_lag_median_s"})
 
 
 def value(name: str, figure: float | None) -> str:
@@ -97,8 +100,14 @@ def text(report: Report) -> str:
             else:
                 lines.append((LABELS[name], current, value(name, getattr(row.baseline, name)),
                               change(name, getattr(row.change, name))))
+        if row.figures.pruned or (row.baseline and row.baseline.pruned):
+            counts = (row.figures.pruned, *((row.baseline.pruned,) if report.baseline is not None else ()))
+            lines.append(("of which pruned *", *(value("mentions", n) for n in counts),
+                          *(("",) if report.baseline is not None else ())))
         widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
         out += ["  " + "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
                                  for i, cell in enumerate(line)).rstrip() for line in lines]
         out.append("")
+    if report.pruned:
+        out += [f"* {PRUNED_NOTE}", ""]
     return "\n".join(out)

@@ -10,7 +10,7 @@ baselines outlives retention as anonymous counts in ``daily_figures``.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, exists, or_, select
@@ -32,7 +32,7 @@ def prune(engine: Engine, before: datetime) -> int:
             ).scalars().all()
             if not ids:
                 return total
-            add_figures(conn, figures(conn, ids))
+            add_figures(conn, figures(conn, ids, before))
             conn.execute(delete(mentions).where(mentions.c.id.in_(ids)))
         total += len(ids)
 
@@ -45,18 +45,29 @@ class Figures:
     response_s_count: int = 0
     business_response_s_sum: float = 0.0
     business_response_s_count: int = 0
+    questions: int = 0
+    sla_met: int = 0
+    sla_missed: int = 0
+    distinct_mentions: int = 0
+    distinct_answered: int = 0
+    distinct_questions: int = 0
 
+
+COUNTED = tuple(f.name for f in fields(Figures))
 
 Key = tuple  # (day, source, platform, lang, label, department)
 
 
-def figures(conn: Connection, ids: list[int]) -> dict[Key, Figures]:
+def figures(conn: Connection, ids: list[int], now: datetime) -> dict[Key, Figures]:
     """The counts of these mentions per day × source × platform × lang × label × department: once
-    per department a mention was routed to, under department "" when it was routed nowhere."""
+    per department a mention was routed to, under department "" when it was routed nowhere, and
+    once in all (``distinct_*``, on its first route's row) as the reports count them: answered when
+    a route has a first response. SLA verdicts are the report's as of ``now``."""
     answered_directly = exists().where(responses.c.mention_id == mentions.c.id)
     rows = conn.execute(
-        select(mentions.c.published_at, sources.c.name, mentions.c.platform, mentions.c.lang, mentions.c.label,
-               departments.c.name.label("department"), mention_routes.c.first_response_at,
+        select(mentions.c.id, mentions.c.published_at, sources.c.name, mentions.c.platform, mentions.c.lang,
+               mentions.c.label, mentions.c.question, departments.c.name.label("department"),
+               mention_routes.c.first_response_at, mention_routes.c.due_at,
                mention_routes.c.response_s, mention_routes.c.business_response_s,
                answered_directly.label("has_response"))
         .join(sources, sources.c.id == mentions.c.source_id)
@@ -64,19 +75,33 @@ def figures(conn: Connection, ids: list[int]) -> dict[Key, Figures]:
         .outerjoin(departments, departments.c.id == mention_routes.c.department_id)
         .where(mentions.c.id.in_(ids))
     ).all()
-    out: dict[Key, Figures] = defaultdict(Figures)
+    per_mention: dict[int, list] = defaultdict(list)
     for r in rows:
-        key = (r.published_at.date(), r.name, r.platform, r.lang or "", r.label or "", r.department or "")
-        f = out[key]
-        f.mentions += 1
-        routed = r.department is not None
-        f.answered += bool(r.first_response_at is not None if routed else r.has_response)
-        if r.response_s is not None:
-            f.response_s_sum += r.response_s
-            f.response_s_count += 1
-        if r.business_response_s is not None:
-            f.business_response_s_sum += r.business_response_s
-            f.business_response_s_count += 1
+        per_mention[r.id].append(r)
+    out: dict[Key, Figures] = defaultdict(Figures)
+    for routes in per_mention.values():
+        for n, r in enumerate(routes):
+            key = (r.published_at.date(), r.name, r.platform, r.lang or "", r.label or "", r.department or "")
+            f = out[key]
+            f.mentions += 1
+            f.questions += bool(r.question)
+            routed = r.department is not None
+            f.answered += bool(r.first_response_at is not None if routed else r.has_response)
+            if r.due_at is not None:
+                if r.first_response_at is not None and r.first_response_at <= r.due_at:
+                    f.sla_met += 1
+                elif r.first_response_at is not None or r.due_at <= now:
+                    f.sla_missed += 1
+            if r.response_s is not None:
+                f.response_s_sum += r.response_s
+                f.response_s_count += 1
+            if r.business_response_s is not None:
+                f.business_response_s_sum += r.business_response_s
+                f.business_response_s_count += 1
+            if n == 0:
+                f.distinct_mentions += 1
+                f.distinct_questions += bool(r.question)
+                f.distinct_answered += any(x.first_response_at is not None for x in routes)
     return out
 
 
@@ -87,17 +112,13 @@ def add_figures(conn: Connection, by_key: dict[Key, Figures]) -> None:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     rows = [
         {"day": k[0], "source": k[1], "platform": k[2], "lang": k[3], "label": k[4], "department": k[5],
-         "mentions": f.mentions, "answered": f.answered, "response_s_sum": f.response_s_sum,
-         "response_s_count": f.response_s_count, "business_response_s_sum": f.business_response_s_sum,
-         "business_response_s_count": f.business_response_s_count}
+         **{c: getattr(f, c) for c in COUNTED}}
         for k, f in by_key.items()
     ]
     statement = dialect.insert(daily_figures)
-    counted = ("mentions", "answered", "response_s_sum", "response_s_count", "business_response_s_sum",
-               "business_response_s_count")
-    statement = statement.on_conflict_do_update(
+    statement = statement.on_conflict_do_update(  # a NULL (pruned before 0010) stays unknown
         index_elements=["day", "source", "platform", "lang", "label", "department"],
-        set_={c: daily_figures.c[c] + statement.excluded[c] for c in counted},
+        set_={c: daily_figures.c[c] + statement.excluded[c] for c in COUNTED},
     )
     conn.execute(statement, rows)
 

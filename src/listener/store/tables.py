@@ -342,9 +342,18 @@ daily_figures = Table(
     Column("response_s_count", Integer, nullable=False),
     Column("business_response_s_sum", Float, nullable=False),
     Column("business_response_s_count", Integer, nullable=False),
+    Column("questions", Integer),
+    Column("sla_met", Integer),
+    Column("sla_missed", Integer),
+    Column("distinct_mentions", Integer),
+    Column("distinct_answered", Integer),
+    Column("distinct_questions", Integer),
 )
 """What retention keeps of the mentions it deletes: per UTC day of publication × source × platform ×
-language × label × department, the number of mentions, how many were answered, and the sums and
-counts of their response times (wall-clock and business hours), so averages over any grouping stay
-exact. A mention routed to two departments counts once in each; one routed nowhere has department
-"". Unknown language or label is "". Reports add these rows to what they count in ``mentions``."""
+language × label × department, the number of mentions, questions, answered ones, SLA verdicts and the
+sums and counts of their response times (wall-clock and business hours), so counts, shares and
+means over any grouping stay exact. A mention routed to two departments counts once in each
+(``mentions``, ``answered``, ``questions``: what a report by department counts) and once in all
+(``distinct_*``: what other groupings count); one routed nowhere has department "". Unknown
+language or label is "". Questions and SLA are NULL on rows pruned before migration 0010.
+Reports add these rows to what they count in ``mentions`` (reports/pruned.py)."""

@@ -1,0 +1,80 @@
+"""What retention left of pruned mentions (``daily_figures``), summed per report group for a period.
+
+A UTC day counts in a period when its midnight falls in it, so consecutive periods share no day; in
+a zone other than UTC a period's first and last few hours of pruned mentions go to the neighbouring
+period. The rows hold counts and sums, so counts, shares, SLA and mean response times stay exact;
+medians, percentiles and detection lag cannot be had from sums and are left out where pruned days
+count (figures.py). Campaign tags are not kept: by campaign, pruned mentions form one group of
+their own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Connection, case, func, select
+
+from listener.reports.periods import Period
+from listener.store.tables import daily_figures
+
+UNKNOWN_CAMPAIGN = "(pruned: campaign not kept)"
+
+SUMMED = ("mentions", "praise", "criticism", "neutral", "questions", "answered", "met", "missed",
+          "response_sum", "response_count", "business_sum", "business_count")
+
+
+def first_day(moment: datetime) -> date:
+    """The first UTC day whose midnight is at or after ``moment``."""
+    utc = moment.astimezone(UTC)
+    return utc.date() if utc.time() == time(0) else utc.date() + timedelta(days=1)
+
+
+def pruned(conn: Connection, period: Period, by: str | None) -> dict[str | None, dict]:
+    """{group: sums of SUMMED} (questions, met and missed None where a row pruned before migration
+    0010 does not know them). Groups are names, as the report shows them; by department, mentions
+    routed nowhere are left out, as the report by department leaves them out."""
+    d = daily_figures.c
+    per_department = by == "department"
+    weight = {"mentions": d.mentions, "questions": d.questions, "answered": d.answered} if per_department else \
+        {"mentions": d.distinct_mentions, "questions": d.distinct_questions, "answered": d.distinct_answered}
+    group = {"department": d.department, "source": d.source, "platform": d.platform, "lang": d.lang,
+             "label": d.label, "week": d.day}.get(by)
+    columns = [
+        func.sum(weight["mentions"]).label("mentions"),
+        *(func.sum(case((d.label == label, weight["mentions"]), else_=0)).label(label)
+          for label in ("praise", "criticism", "neutral")),
+        func.sum(weight["questions"]).label("questions"),
+        func.sum(weight["answered"]).label("answered"),
+        func.sum(d.sla_met).label("met"), func.sum(d.sla_missed).label("missed"),
+        func.sum(d.response_s_sum).label("response_sum"), func.sum(d.response_s_count).label("response_count"),
+        func.sum(d.business_response_s_sum).label("business_sum"),
+        func.sum(d.business_response_s_count).label("business_count"),
+        func.count().label("rows"), func.count(d.questions).label("known"),
+    ]
+    q = select(*([group.label("g")] if group is not None else []), *columns).where(
+        d.day >= first_day(period.start), d.day < first_day(period.end))
+    if per_department:
+        q = q.where(d.department != "")
+    if group is not None:
+        q = q.group_by(group)
+    out: dict = defaultdict(lambda: dict.fromkeys(SUMMED, 0))
+    for row in conn.execute(q):
+        m = row._mapping
+        if not m["rows"] or not m["mentions"]:
+            continue
+        key = _group(m["g"], by, period) if group is not None else (UNKNOWN_CAMPAIGN if by == "campaign" else None)
+        total = out[key]
+        for name in SUMMED:
+            if total[name] is None or (name in ("questions", "met", "missed") and m["known"] < m["rows"]):
+                total[name] = None
+            else:
+                total[name] += m[name] or 0
+    return dict(out)
+
+
+def _group(value, by: str, period: Period) -> str | None:
+    if by == "week":
+        midnight = datetime.combine(value, time(0), tzinfo=UTC)
+        return next(w.name for w in period.weeks() if w.start <= midnight < w.end)
+    return value or None  # "" is an unknown language or label
