@@ -62,7 +62,8 @@ def figures(conn: Connection, ids: list[int], now: datetime) -> dict[Key, Figure
     """The counts of these mentions per day × source × platform × lang × label × department: once
     per department a mention was routed to, under department "" when it was routed nowhere, and
     once in all (``distinct_*``, on its first route's row) as the reports count them: answered when
-    a route has a first response. SLA verdicts are the report's as of ``now``."""
+    a route has a first response. SLA verdicts are the report's as of ``now``. Own mentions (the
+    organisation speaking) are left out, as reports leave them out."""
     answered_directly = exists().where(responses.c.mention_id == mentions.c.id)
     rows = conn.execute(
         select(mentions.c.id, mentions.c.published_at, sources.c.name, mentions.c.platform, mentions.c.lang,
@@ -73,7 +74,7 @@ def figures(conn: Connection, ids: list[int], now: datetime) -> dict[Key, Figure
         .join(sources, sources.c.id == mentions.c.source_id)
         .outerjoin(mention_routes, mention_routes.c.mention_id == mentions.c.id)
         .outerjoin(departments, departments.c.id == mention_routes.c.department_id)
-        .where(mentions.c.id.in_(ids))
+        .where(mentions.c.id.in_(ids), mentions.c.own.is_(False))
     ).all()
     per_mention: dict[int, list] = defaultdict(list)
     for r in rows:
