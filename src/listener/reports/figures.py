@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
+from listener.reports import histogram
 from listener.reports.departments import department_figures
 from listener.reports.periods import Period
-from listener.reports.pruned import SUMMED, pruned
+from listener.reports.pruned import SUMMED, histograms, pruned
 from listener.store.tables import (
     departments,
     mention_routes,
@@ -57,14 +58,15 @@ class Figures:
     detection_lag_median_s: float | None = None
     pruned: int = 0
     """How many of ``mentions`` were pruned by retention and counted from ``daily_figures``: where
-    not 0, the figures in UNKEPT are None."""
+    not 0, the figures in APPROXIMATE are approximate (reports/histogram.py), or None for days
+    pruned before migration 0010."""
 
 
 FIGURES = tuple(f.name for f in fields(Figures) if f.name != "pruned")
-UNKEPT = ("first_response_median_s", "first_response_p90_s", "business_first_response_median_s",
+APPROXIMATE = ("first_response_median_s", "first_response_p90_s", "business_first_response_median_s",
           "detection_lag_median_s")
 PRUNED_NOTE = ("Includes mentions pruned by retention ([store] keep), counted from daily figures: "
-               "medians, 90th percentiles and detection lag are unavailable where they count; "
+               f"where they count, medians and 90th percentiles are approximate (within {histogram.ACCURACY:.0%}); "
                "counts, shares, SLA and means are exact.")
 COUNTS = frozenset({"mentions", "praise", "criticism", "neutral", "questions", "answered"})
 SHARES = frozenset(name for name in FIGURES if name.endswith("_share"))
@@ -190,6 +192,8 @@ def compute(conn: Connection, period: Period, *, now: datetime, by: str | None =
         counts, sums, sla, response, business, lag = ({names.get(g, g): v for g, v in d.items()}
                                                       for d in (counts, sums, sla, response, business, lag))
     old = pruned(conn, period, by)
+    if old:
+        response, business, lag = _approximate(conn, q, old, names, (response, business, lag))
     groups = set(counts) | set(old) | ({None} if by is None else set())
     if by == "week":
         groups |= {week.name for week in period.weeks()}  # an empty week is a gap worth seeing
@@ -217,7 +221,23 @@ def compute(conn: Connection, period: Period, *, now: datetime, by: str | None =
             detection_lag_median_s=lag.get(group, {}).get(0.5),
             pruned=old[group]["mentions"] if group in old else 0,
         )
-        out[group] = replace(figures, **dict.fromkeys(UNKEPT)) if figures.pruned else figures
+        out[group] = figures if not figures.pruned or old[group]["spread"] else replace(figures, **dict.fromkeys(APPROXIMATE))
+    return out
+
+
+def _approximate(conn: Connection, q: _Queries, old: dict, names: dict, exact: tuple[dict, dict, dict]) -> tuple:
+    """The percentiles of groups with pruned days, from one histogram of their stored values and the
+    pruned ones' buckets; the other groups' stay exact. Read only when the period has pruned days."""
+    spread = histograms(conn, q.period, q.by)
+    stored = q.stored_values()
+    if names:
+        stored = {names.get(g, g): v for g, v in stored.items()}
+    out = tuple(dict(d) for d in exact)
+    for group, pruned_spread in spread.items():
+        for d, (name, qs) in zip(out, (("response_s", (0.5, 0.9)), ("business_response_s", (0.5,)),
+                                      ("detection_lag_s", (0.5,))), strict=True):
+            merged = pruned_spread[name] + histogram.counts(stored.get(group, {}).get(name, np.empty(0)))
+            d[group] = {quantile: value for quantile in qs if (value := histogram.percentile(merged, quantile)) is not None}
     return out
 
 
@@ -227,7 +247,8 @@ def _total(counts, sums, met: int, missed: int, old: dict | None) -> dict:
     total |= {k: counts[k] for k in ("mentions", "praise", "criticism", "neutral", "questions", "answered")} if counts else {}
     total |= {k: sums[k] for k in ("response_sum", "response_count", "business_sum", "business_count")} if sums else {}
     total |= {"met": met, "missed": missed}
-    for name, value in (old or {}).items():
+    for name in SUMMED if old else ():
+        value = old[name]
         total[name] = None if value is None or total[name] is None else total[name] + value
     return total
 
@@ -328,6 +349,25 @@ class _Queries:
             sums[g] = {"response_sum": float(np.nansum(wall)), "response_count": int(np.sum(~np.isnan(wall))),
                        "business_sum": float(np.nansum(hours)), "business_count": int(np.sum(~np.isnan(hours)))}
         return sla, response, business, sums
+
+    def stored_values(self) -> dict[str | int | None, dict[str, np.ndarray]]:
+        """{group: {figure: values}} of the period's stored mentions, for merging with pruned buckets:
+        response times per route, detection lag per route by department and per mention otherwise."""
+        r = mention_routes.c
+        if self.by == "department":
+            rows = self.conn.execute(select(r.department_id, r.response_s, r.business_response_s, r.detection_lag_s)
+                                     .where(r.own.is_(False), r.published_at >= self.period.start,
+                                            r.published_at < self.period.end)).all()
+            table = np.array([row[1:] for row in rows], dtype=float).reshape(-1, 3)
+            keys = np.array([row[0] for row in rows])
+            return {key: dict(zip(("response_s", "business_response_s", "detection_lag_s"), table[keys == key].T,
+                                  strict=True)) for key in set(keys.tolist())}
+        routes = self._values(True, r.response_s, r.business_response_s)
+        lags = self._values(False, mentions.c.detection_lag_s)
+        return {g: {"response_s": routes[g][0] if g in routes else np.empty(0),
+                    "business_response_s": routes[g][1] if g in routes else np.empty(0),
+                    "detection_lag_s": lags[g][0]}
+                for g in set(routes) | set(lags)}
 
     def detection_lags(self) -> dict:
         return {g: _percentiles(x, (0.5,)) for g, (x,) in self._values(False, mentions.c.detection_lag_s).items()}

@@ -9,14 +9,23 @@ baselines outlives retention as anonymous counts in ``daily_figures``.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, fields
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from listener.store.tables import daily_figures, departments, mention_routes, mentions, responses, sources
+from listener.reports import histogram
+from listener.store.tables import (
+    daily_figures,
+    daily_histograms,
+    departments,
+    mention_routes,
+    mentions,
+    responses,
+    sources,
+)
 
 BATCH = 2000
 
@@ -51,9 +60,15 @@ class Figures:
     distinct_mentions: int = 0
     distinct_answered: int = 0
     distinct_questions: int = 0
+    spread: Counter = field(default_factory=Counter)
+    """(figure, bucket) → how many values: daily_histograms' rows for this key."""
+
+    def spread_of(self, figure: str, value: float | None) -> None:
+        if value is not None:
+            self.spread[figure, histogram.bucket(value)] += 1
 
 
-COUNTED = tuple(f.name for f in fields(Figures))
+COUNTED = tuple(f.name for f in fields(Figures) if f.name != "spread")
 
 Key = tuple  # (day, source, platform, lang, label, department)
 
@@ -67,7 +82,8 @@ def figures(conn: Connection, ids: list[int], now: datetime) -> dict[Key, Figure
     answered_directly = exists().where(responses.c.mention_id == mentions.c.id)
     rows = conn.execute(
         select(mentions.c.id, mentions.c.published_at, sources.c.name, mentions.c.platform, mentions.c.lang,
-               mentions.c.label, mentions.c.question, departments.c.name.label("department"),
+               mentions.c.label, mentions.c.question, mentions.c.detection_lag_s,
+               departments.c.name.label("department"),
                mention_routes.c.first_response_at, mention_routes.c.due_at,
                mention_routes.c.response_s, mention_routes.c.business_response_s,
                answered_directly.label("has_response"))
@@ -99,7 +115,11 @@ def figures(conn: Connection, ids: list[int], now: datetime) -> dict[Key, Figure
             if r.business_response_s is not None:
                 f.business_response_s_sum += r.business_response_s
                 f.business_response_s_count += 1
+            f.spread_of("response_s", r.response_s)
+            f.spread_of("business_response_s", r.business_response_s)
+            f.spread_of("detection_lag_s", r.detection_lag_s)
             if n == 0:
+                f.spread_of("mention_detection_lag_s", r.detection_lag_s)
                 f.distinct_mentions += 1
                 f.distinct_questions += bool(r.question)
                 f.distinct_answered += any(x.first_response_at is not None for x in routes)
@@ -122,6 +142,16 @@ def add_figures(conn: Connection, by_key: dict[Key, Figures]) -> None:
         set_={c: daily_figures.c[c] + statement.excluded[c] for c in COUNTED},
     )
     conn.execute(statement, rows)
+    spread = [
+        {"day": k[0], "source": k[1], "platform": k[2], "lang": k[3], "label": k[4], "department": k[5],
+         "figure": figure, "bucket": bucket, "count": n}
+        for k, f in by_key.items() for (figure, bucket), n in f.spread.items()
+    ]
+    if spread:
+        statement = dialect.insert(daily_histograms)
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=["day", "source", "platform", "lang", "label", "department", "figure", "bucket"],
+            set_={"count": daily_histograms.c.count + statement.excluded.count}), spread)
 
 
 def forget(engine: Engine, author: str | None = None, mention_id: int | None = None) -> list[int]:

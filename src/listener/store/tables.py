@@ -357,3 +357,21 @@ means over any grouping stay exact. A mention routed to two departments counts o
 (``distinct_*``: what other groupings count); one routed nowhere has department "". Unknown
 language or label is "". Questions and SLA are NULL on rows pruned before migration 0010.
 Reports add these rows to what they count in ``mentions`` (reports/pruned.py)."""
+
+daily_histograms = Table(
+    "daily_histograms",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("source", String(200), primary_key=True),
+    Column("platform", String(50), primary_key=True),
+    Column("lang", String(8), primary_key=True),
+    Column("label", String(16), primary_key=True),
+    Column("department", String(200), primary_key=True),
+    Column("figure", String(32), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+"""How the pruned mentions' times were spread, for the medians and percentiles that sums cannot give:
+per ``daily_figures`` key and figure (``response_s``, ``business_response_s`` and ``detection_lag_s``
+per route; ``mention_detection_lag_s`` once per mention), how many values fell in each log-spaced
+bucket (reports/histogram.py). Only buckets with values have a row."""
