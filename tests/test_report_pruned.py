@@ -16,11 +16,10 @@ from conftest import write_config
 from reporting import BASELINE_JANUARY, NOW, WEEK_47, M, R, at, insert
 
 from listener.cli import cli
-from listener.reports import histogram
 from listener.reports.figures import APPROXIMATE, FIGURES, PRUNED_NOTE, Figures, compute
 from listener.reports.periods import Period
 from listener.reports.pruned import UNKNOWN_CAMPAIGN, first_day
-from listener.store import retention
+from listener.store import histogram, retention
 from listener.store.engine import make_engine, upgrade
 
 JANUARY = Period("before", date(2026, 1, 1), date(2026, 1, 31))

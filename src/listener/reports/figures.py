@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
-from listener.reports import histogram
 from listener.reports.departments import department_figures
 from listener.reports.periods import Period
 from listener.reports.pruned import SUMMED, histograms, pruned
+from listener.store import histogram
 from listener.store.tables import (
     departments,
     mention_routes,
@@ -58,7 +58,7 @@ class Figures:
     detection_lag_median_s: float | None = None
     pruned: int = 0
     """How many of ``mentions`` were pruned by retention and counted from ``daily_figures``: where
-    not 0, the figures in APPROXIMATE are approximate (reports/histogram.py), or None for days
+    not 0, the figures in APPROXIMATE are approximate (store/histogram.py), or None for days
     pruned before migration 0010."""
 
 

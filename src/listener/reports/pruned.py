@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 from sqlalchemy import Connection, case, func, select
 
-from listener.reports import histogram
 from listener.reports.periods import Period
+from listener.store import histogram
 from listener.store.tables import daily_figures, daily_histograms
 
 UNKNOWN_CAMPAIGN = "(pruned: campaign not kept)"

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from listener.reports import histogram
+from listener.store import histogram
 from listener.store.tables import (
     daily_figures,
     daily_histograms,

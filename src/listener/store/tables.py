@@ -374,4 +374,4 @@ daily_histograms = Table(
 """How the pruned mentions' times were spread, for the medians and percentiles that sums cannot give:
 per ``daily_figures`` key and figure (``response_s``, ``business_response_s`` and ``detection_lag_s``
 per route; ``mention_detection_lag_s`` once per mention), how many values fell in each log-spaced
-bucket (reports/histogram.py). Only buckets with values have a row."""
+bucket (store/histogram.py). Only buckets with values have a row."""
