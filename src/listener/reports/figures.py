@@ -6,7 +6,10 @@ measured against each one's business hours and SLA. Own mentions (the organisati
 left out of everything. Percentiles interpolate linearly between ranks (as PostgreSQL's
 percentile_cont and numpy do). By department, the usual report, everything is read from the routes
 and cut inside the database (departments.py); the other groupings join routes to mentions and cut
-percentiles with numpy from the matching rows.
+percentiles with numpy from the matching rows. Days that retention pruned are added from
+``daily_figures`` (pruned.py): exactly for counts, shares, SLA and means; medians and percentiles
+of a group with pruned days come from one histogram of its stored values and the pruned buckets,
+within 9 % (store/histogram.py), and every format says so.
 
 A figure without data is None, never 0: a period with no mentions has no volume figure at all,
 and an SLA share needs at least one route that was due.
@@ -64,7 +67,7 @@ class Figures:
 
 FIGURES = tuple(f.name for f in fields(Figures) if f.name != "pruned")
 APPROXIMATE = ("first_response_median_s", "first_response_p90_s", "business_first_response_median_s",
-          "detection_lag_median_s")
+               "detection_lag_median_s")
 PRUNED_NOTE = ("Includes mentions pruned by retention ([store] keep), counted from daily figures: "
                f"where they count, medians and 90th percentiles are approximate (within {histogram.ACCURACY:.0%}); "
                "counts, shares, SLA and means are exact.")
@@ -193,7 +196,7 @@ def compute(conn: Connection, period: Period, *, now: datetime, by: str | None =
                                                       for d in (counts, sums, sla, response, business, lag))
     old = pruned(conn, period, by)
     if old:
-        response, business, lag = _approximate(conn, q, old, names, (response, business, lag))
+        response, business, lag = _approximate(conn, q, names, (response, business, lag))
     groups = set(counts) | set(old) | ({None} if by is None else set())
     if by == "week":
         groups |= {week.name for week in period.weeks()}  # an empty week is a gap worth seeing
@@ -221,11 +224,13 @@ def compute(conn: Connection, period: Period, *, now: datetime, by: str | None =
             detection_lag_median_s=lag.get(group, {}).get(0.5),
             pruned=old[group]["mentions"] if group in old else 0,
         )
-        out[group] = figures if not figures.pruned or old[group]["spread"] else replace(figures, **dict.fromkeys(APPROXIMATE))
+        if figures.pruned and not old[group]["spread"]:  # pruned before there were histograms
+            figures = replace(figures, **dict.fromkeys(APPROXIMATE))
+        out[group] = figures
     return out
 
 
-def _approximate(conn: Connection, q: _Queries, old: dict, names: dict, exact: tuple[dict, dict, dict]) -> tuple:
+def _approximate(conn: Connection, q: _Queries, names: dict, exact: tuple[dict, dict, dict]) -> tuple:
     """The percentiles of groups with pruned days, from one histogram of their stored values and the
     pruned ones' buckets; the other groups' stay exact. Read only when the period has pruned days."""
     spread = histograms(conn, q.period, q.by)
