@@ -59,6 +59,7 @@ def _data(ctx: Site, request: Request) -> dict:
         "departments": [{"name": r.group or "(none)", "cards": [card(n, r) for n in KEY_FIGURES],
                          "all": [card(n, r) for n in figures.FIGURES]} for r in rows],
         "charts": images,
+        "note": figures.PRUNED_NOTE if overview.report.pruned else None,
     }
 
 
