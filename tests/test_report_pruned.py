@@ -171,11 +171,13 @@ def test_every_format_marks_figures_that_count_pruned_days(store, tmp_path):
     assert line["baseline_pruned"] == "3" and line["note"] == PRUNED_NOTE and line["baseline_first_response_median_s"] != ""
     table = run(config, *common)
     assert f"* {PRUNED_NOTE}" in table
+    median = next(x for x in table.splitlines() if x.strip().startswith("First response, median "))
+    assert "≈ 1 h" in median and median.count("≈") == 1  # the baseline's; the period has no pruned days
     assert next(x for x in table.splitlines() if "of which pruned" in x).split()[-2:] == ["0", "3"]
     page = tmp_path / "r.html"
     run(config, *common, "--format", "html", "-o", str(page))
     html = page.read_text(encoding="utf-8")
-    assert "of which pruned *" in html and PRUNED_NOTE.replace("[", "[") in html.replace("&#x27;", "'")
+    assert "of which pruned *" in html and "≈ 1 h" in html and PRUNED_NOTE.replace("[", "[") in html.replace("&#x27;", "'")
     stored_only = run(config, "report", "--period", "2026-W47", "--baseline", "2026-W46")
     assert "pruned" not in stored_only
 

@@ -78,10 +78,10 @@ def _cards(row: Row, with_baseline: bool) -> str:
         moved = getattr(row.change, name) if row.change else None
         base = ""
         if with_baseline:
-            base = (f"<div class=\"base\">before {escape(human.value(name, getattr(row.baseline, name)))} · "
+            base = (f"<div class=\"base\">before {escape(human.shown(name, row.baseline))} · "
                     f"<span class=\"{human.verdict(name, moved)}\">{escape(human.change(name, moved))}</span></div>")
         cards.append(f"<div class=\"card\"><div class=\"name\">{escape(human.LABELS[name])}</div>"
-                     f"<div class=\"value\">{escape(human.value(name, getattr(row.figures, name)))}</div>{base}</div>")
+                     f"<div class=\"value\">{escape(human.shown(name, row.figures))}</div>{base}</div>")
     return "<div class=\"cards\">" + "".join(cards) + "</div>"
 
 
@@ -94,11 +94,11 @@ def _table(report) -> str:
         head = "<th>period</th>" + ("<th>baseline</th><th>change</th>" if report.baseline is not None else "")
     body = []
     for name in FIGURES:
-        cells = [f"<td>{escape(human.value(name, getattr(r.figures, name)))}</td>" for r in rows]
+        cells = [f"<td>{escape(human.shown(name, r.figures))}</td>" for r in rows]
         if report.by is None and report.baseline is not None and rows:
             row = rows[0]
             moved = getattr(row.change, name)
-            cells += [f"<td>{escape(human.value(name, getattr(row.baseline, name)))}</td>",
+            cells += [f"<td>{escape(human.shown(name, row.baseline))}</td>",
                       f"<td class=\"{human.verdict(name, moved)}\">{escape(human.change(name, moved))}</td>"]
         body.append(f"<tr><th scope=\"row\">{escape(human.LABELS[name])}</th>{''.join(cells)}</tr>")
     if report.pruned:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from listener.reports.figures import COUNTS, FIGURES, PRUNED_NOTE, SHARES, Report
+from listener.reports.figures import APPROXIMATE, COUNTS, FIGURES, PRUNED_NOTE, SHARES, Figures, Report
 
 LABELS = {
     "mentions": "Mentions",
@@ -37,6 +37,13 @@ def value(name: str, figure: float | None) -> str:
     if name in SHARES:
         return f"{figure * 100:.0f} %"
     return duration(figure)
+
+
+def shown(name: str, figures: Figures) -> str:
+    """The figure as ``value`` shows it, with "≈ " before one read from pruned days' histograms."""
+    figure = getattr(figures, name)
+    approximate = figures.pruned and name in APPROXIMATE and figure is not None
+    return ("≈ " if approximate else "") + value(name, figure)
 
 
 def duration(seconds: float) -> str:
@@ -94,11 +101,11 @@ def text(report: Report) -> str:
             out.append(f"{report.by}: {'(none)' if row.group is None else row.group}")
         lines = [("", "period", "baseline", "change")] if report.baseline is not None else []
         for name in FIGURES:
-            current = value(name, getattr(row.figures, name))
+            current = shown(name, row.figures)
             if report.baseline is None:
                 lines.append((LABELS[name], current))
             else:
-                lines.append((LABELS[name], current, value(name, getattr(row.baseline, name)),
+                lines.append((LABELS[name], current, shown(name, row.baseline),
                               change(name, getattr(row.change, name))))
         if row.figures.pruned or (row.baseline and row.baseline.pruned):
             counts = (row.figures.pruned, *((row.baseline.pruned,) if report.baseline is not None else ()))

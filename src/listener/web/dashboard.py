@@ -35,8 +35,8 @@ def periods(ctx: Site, period: str, baseline: str | None):
 
 def card(name: str, row) -> dict:
     moved = getattr(row.change, name) if row.change else None
-    return {"label": human.LABELS[name], "value": human.value(name, getattr(row.figures, name)),
-            "before": human.value(name, getattr(row.baseline, name)) if row.baseline else None,
+    return {"label": human.LABELS[name], "value": human.shown(name, row.figures),
+            "before": human.shown(name, row.baseline) if row.baseline else None,
             "change": human.change(name, moved), "verdict": human.verdict(name, moved)}
 
 
