@@ -190,3 +190,19 @@ def test_percentiles_from_buckets_are_within_a_bucket_of_the_exact_ones(q):
         estimate = histogram.percentile(histogram.counts(sample), q)
         assert abs(estimate - exact) <= max(histogram.ACCURACY * exact, 1.0)
     assert histogram.percentile(histogram.counts(np.array([np.nan])), q) is None
+
+
+def test_migration_0010_keeps_rows_pruned_before_it_as_far_as_they_go(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine, "0009")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO daily_figures (day, source, platform, lang, label, department, mentions, answered, "
+            "response_s_sum, response_s_count, business_response_s_sum, business_response_s_count) "
+            "VALUES ('2026-01-05', 'blog', 'rss', 'sv', 'praise', 'cs', 2, 1, 60.0, 1, 30.0, 1)")
+    upgrade(engine)
+    with engine.connect() as conn:
+        figures = compute(conn, JANUARY, now=NOW)[None]
+    engine.dispose()
+    assert (figures.mentions, figures.praise, figures.answered, figures.first_response_mean_s) == (2, 2, 1, 60.0)
+    assert figures.questions is None and figures.sla_met_share is None and figures.first_response_median_s is None
