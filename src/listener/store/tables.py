@@ -120,6 +120,7 @@ mentions = Table(
     Index("ix_mentions_external_id", "external_id"),
     Index("ix_mentions_label", "label"),
     Index("ix_mentions_in_reply_to", "in_reply_to"),
+    Index("ix_mentions_duplicate_of", "duplicate_of"),
     Index("ix_mentions_report", "published_at", "own", "label", "question", "detection_lag_s", "source_id",
           "platform", "lang"),
 )
