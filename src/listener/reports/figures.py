@@ -360,13 +360,14 @@ class _Queries:
         response times per route, detection lag per route by department and per mention otherwise."""
         r = mention_routes.c
         if self.by == "department":
-            rows = self.conn.execute(select(r.department_id, r.response_s, r.business_response_s, r.detection_lag_s)
-                                     .where(r.own.is_(False), r.published_at >= self.period.start,
-                                            r.published_at < self.period.end)).all()
-            table = np.array([row[1:] for row in rows], dtype=float).reshape(-1, 3)
-            keys = np.array([row[0] for row in rows])
-            return {key: dict(zip(("response_s", "business_response_s", "detection_lag_s"), table[keys == key].T,
-                                  strict=True)) for key in set(keys.tolist())}
+            result = self.conn.execute(select(r.department_id, r.response_s, r.business_response_s, r.detection_lag_s)
+                                       .where(r.own.is_(False), r.published_at >= self.period.start,
+                                              r.published_at < self.period.end))
+            table = np.array(result.cursor.fetchall(), dtype=float).reshape(-1, 4)
+            result.close()
+            keys = table[:, 0].astype(int)
+            return {int(key): dict(zip(("response_s", "business_response_s", "detection_lag_s"), table[keys == key, 1:].T,
+                                       strict=True)) for key in np.unique(keys)}
         routes = self._values(True, r.response_s, r.business_response_s)
         lags = self._values(False, mentions.c.detection_lag_s)
         return {g: {"response_s": routes[g][0] if g in routes else np.empty(0),

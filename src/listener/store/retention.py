@@ -41,7 +41,7 @@ def prune(engine: Engine, before: datetime) -> int:
             ).scalars().all()
             if not ids:
                 return total
-            add_figures(conn, figures(conn, ids, before))
+            add_figures(conn, figures(conn, ids))
             conn.execute(delete(mentions).where(mentions.c.id.in_(ids)))
         total += len(ids)
 
@@ -73,11 +73,12 @@ COUNTED = tuple(f.name for f in fields(Figures) if f.name != "spread")
 Key = tuple  # (day, source, platform, lang, label, department)
 
 
-def figures(conn: Connection, ids: list[int], now: datetime) -> dict[Key, Figures]:
+def figures(conn: Connection, ids: list[int]) -> dict[Key, Figures]:
     """The counts of these mentions per day × source × platform × lang × label × department: once
     per department a mention was routed to, under department "" when it was routed nowhere, and
     once in all (``distinct_*``, on its first route's row) as the reports count them: answered when
-    a route has a first response. SLA verdicts are the report's as of ``now``. Own mentions (the
+    a route has a first response. A route with a deadline and no response counts as missed: its
+    mention is gone, so a report made after the deadline would say so. Own mentions (the
     organisation speaking) are left out, as reports leave them out."""
     answered_directly = exists().where(responses.c.mention_id == mentions.c.id)
     rows = conn.execute(
@@ -107,7 +108,7 @@ def figures(conn: Connection, ids: list[int], now: datetime) -> dict[Key, Figure
             if r.due_at is not None:
                 if r.first_response_at is not None and r.first_response_at <= r.due_at:
                     f.sla_met += 1
-                elif r.first_response_at is not None or r.due_at <= now:
+                else:
                     f.sla_missed += 1
             if r.response_s is not None:
                 f.response_s_sum += r.response_s
