@@ -45,7 +45,8 @@ def test_json_is_one_object_with_rows_beside_the_baseline(store):
     assert out["period"] == {"start": "2026-11-16", "end": "2026-11-22"}
     assert out["baseline"] == {"name": "before-social", "start": "2026-01-01", "end": "2026-01-31"}
     (row,) = out["rows"]
-    assert list(row) == ["group", *FIGURES, "baseline", "change"]
+    assert list(row) == ["group", *FIGURES, "pruned", "baseline", "change"]
+    assert out["note"] is None and row["pruned"] == 0 and row["baseline"]["pruned"] == 0
     assert row["group"] is None and row["mentions"] == 5 and row["answered_share"] == 0.6
     assert row["baseline"]["mentions"] == 2 and row["baseline"]["neutral"] == 0
     assert row["change"]["neutral"] is None and row["change"]["first_response_median_s"] == 3600.0
@@ -59,7 +60,7 @@ def test_json_without_baseline_by_department_and_an_empty_period(store):
     assert [r["group"] for r in out["rows"]] == ["comms", "cs"]
     assert out["rows"][1]["baseline"] is None and out["rows"][1]["change"] is None
     empty = json.loads(run(config, "report", "--period", "2025-01-01..2025-01-31", "--format", "json"))
-    assert empty["rows"] == [{"group": None, **dict.fromkeys(FIGURES), "baseline": None, "change": None}]
+    assert empty["rows"] == [{"group": None, **dict.fromkeys(FIGURES), "pruned": 0, "baseline": None, "change": None}]
 
 
 def test_a_period_can_serve_as_baseline_and_bad_ones_are_one_line(store):

@@ -22,6 +22,7 @@ def test_figures_of_a_week_leave_own_mentions_and_other_weeks_out(engine):
         first_response_median_s=10800.0,   # routes 600, 3600, 18000, 18000: halfway between 3600 and 18000
         first_response_p90_s=18000.0,
         business_first_response_median_s=4500.0,  # 600, 1800, 7200, 18000
+        first_response_mean_s=10050.0, business_first_response_mean_s=6900.0,
         sla_met_share=pytest.approx(1 / 3),      # met 1, missed 2 (late, unanswered past due), 1 open not counted
         detection_lag_median_s=pytest.approx(60.0),
     )}
@@ -36,12 +37,14 @@ def test_figures_by_department(engine):
         mentions=4, praise=1, criticism=2, neutral=1, praise_share=0.25, criticism_share=0.5, neutral_share=0.25,
         questions=2, answered=2, answered_share=0.5, first_response_median_s=10800.0,
         first_response_p90_s=pytest.approx(16560.0), business_first_response_median_s=4500.0,
+        first_response_mean_s=10800.0, business_first_response_mean_s=4500.0,
         sla_met_share=pytest.approx(1 / 3), detection_lag_median_s=pytest.approx(90.0),
     )
     assert figures["comms"] == Figures(
         mentions=2, praise=1, criticism=1, neutral=0, praise_share=0.5, criticism_share=0.5, neutral_share=0.0,
         questions=0, answered=2, answered_share=1.0, first_response_median_s=9300.0,
         first_response_p90_s=pytest.approx(16260.0), business_first_response_median_s=9300.0,
+        first_response_mean_s=9300.0, business_first_response_mean_s=9300.0,
         sla_met_share=None, detection_lag_median_s=pytest.approx(75.0),
     )
 
@@ -83,7 +86,8 @@ def test_baseline_beside_the_period_with_the_change(engine):
     assert row.baseline == Figures(
         mentions=2, praise=1, criticism=1, neutral=0, praise_share=0.5, criticism_share=0.5, neutral_share=0.0,
         questions=0, answered=1, answered_share=0.5, first_response_median_s=7200.0, first_response_p90_s=7200.0,
-        business_first_response_median_s=7200.0, sla_met_share=0.5, detection_lag_median_s=300.0,
+        business_first_response_median_s=7200.0, first_response_mean_s=7200.0,
+        business_first_response_mean_s=7200.0, sla_met_share=0.5, detection_lag_median_s=300.0,
     )
     assert row.change.mentions == pytest.approx((5 / 7) / (2 / 31) - 1)
     assert row.change.neutral is None  # no baseline rate to compare with

@@ -140,3 +140,21 @@ def test_api_report_is_the_commands_json(site):
     assert [r["group"] for r in member.get("/api/v1/report", params={"period": PERIOD}).json()["rows"]] == ["marketing"]
     assert member.get("/api/v1/report", params={"by": "source"}).status_code == 403
     assert analyst.get("/api/v1/report", params={"period": "whenever"}).status_code == 400
+
+
+def test_dashboard_counts_pruned_days_and_says_so(site):
+    from datetime import date
+
+    from listener.reports.figures import PRUNED_NOTE
+    from listener.store import retention
+
+    client = site.client("cs")
+    assert PRUNED_NOTE not in client.get(f"/dashboard?period={PERIOD}").text
+    before = cli_report(site)["customer-service"]
+    key = (date(2026, 11, 2), "blog", "rss", "sv", "criticism", "customer-service")
+    with site.engine.begin() as conn:
+        retention.add_figures(conn, {key: retention.Figures(mentions=3, answered=3, distinct_mentions=3,
+                                                            distinct_answered=3)})
+    page = client.get(f"/dashboard?period={PERIOD}").text
+    assert PRUNED_NOTE in page
+    assert figure(section(page, "customer-service"), "Mentions") == str(before["mentions"] + 3)

@@ -62,16 +62,19 @@ def baselines(config) -> dict:
 def _csv(result) -> str:
     import io
 
-    from listener.reports.figures import FIGURES
+    from listener.reports.figures import FIGURES, PRUNED_NOTE
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["group", *FIGURES, *(f"baseline_{n}" for n in FIGURES), *(f"change_{n}" for n in FIGURES)])
+    writer.writerow(["group", *FIGURES, *(f"baseline_{n}" for n in FIGURES), *(f"change_{n}" for n in FIGURES),
+                     "pruned", "baseline_pruned", "note"])
+    note = PRUNED_NOTE if result.pruned else ""
     for row in result.rows:
         values = [getattr(row.figures, n) for n in FIGURES]
         for other in (row.baseline, row.change):
             values += [getattr(other, n) if other else None for n in FIGURES]
-        writer.writerow([csv_safe(row.group), *("" if v is None else v for v in values)])
+        values += [row.figures.pruned, row.baseline.pruned if row.baseline else None]
+        writer.writerow([csv_safe(row.group), *("" if v is None else v for v in values), note])
     return buffer.getvalue()
 
 

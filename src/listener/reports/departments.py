@@ -53,12 +53,16 @@ def department_figures(conn: Connection, start: datetime, end: datetime, now: da
         func.count().filter(or_(r.first_response_at > r.due_at,
                                 and_(r.first_response_at.is_(None), r.due_at <= now))).label("missed"),
     ]
+    summed = [func.sum(r.response_s).label("response_sum"), func.sum(r.business_response_s).label("business_sum")]
     if conn.dialect.name == "postgresql":
         cut = [func.percentile_cont(q).within_group(r[name]).label(f"{name}@{q}")
                for name, qs in PERCENTILES.items() for q in qs]
-        rows = conn.execute(select(r.department_id, *counted, *cut).where(in_period).group_by(r.department_id))
+        counts = [func.count(r.response_s).label("response_count"),
+                  func.count(r.business_response_s).label("business_count")]
+        rows = conn.execute(select(r.department_id, *counted, *summed, *counts, *cut)
+                            .where(in_period).group_by(r.department_id))
         return {row.department_id: _figures(row._mapping, {name: {q: row._mapping[f"{name}@{q}"] for q in qs}
-                                                             for name, qs in PERCENTILES.items()})
+                                                             for name, qs in PERCENTILES.items()}, row._mapping)
                 for row in rows}
     sizes = [func.count(r[name]).label(f"n_{name}") for name in PERCENTILES]
     out = {}
@@ -66,21 +70,26 @@ def department_figures(conn: Connection, start: datetime, end: datetime, now: da
         period = _Period(conn, department_id, start, end)
         steps = period.share() >= STEP_SHARE
         # One department per statement: SQLite then reads a single range of ix_mention_routes_period.
-        row = conn.execute(select(*counted, *(sizes if steps else ()))
+        row = conn.execute(select(*counted, *((*sizes, *summed) if steps else ()))
                            .where(r.department_id == department_id, in_period)).one()._mapping
         if not row["mentions"]:
             continue
         if steps:
             cut = {name: {q: period.step(name, n, q) for q in qs} for name, qs in PERCENTILES.items()
                    if (n := row[f"n_{name}"])}
+            sums = {**row, "response_count": row["n_response_s"], "business_count": row["n_business_response_s"]}
         else:
-            cut = period.read()
-        out[department_id] = _figures(row, cut)
+            cut, sums = period.read()
+        out[department_id] = _figures(row, cut, sums)
     return out
 
 
-def _figures(row, cut: dict[str, dict[float, float | None]]) -> DepartmentFigures:
+def _figures(row, cut: dict[str, dict[float, float | None]], sums) -> DepartmentFigures:
+    """``sums``: the response times' sums and counts, for the means (SQL's where it aggregates anyway,
+    numpy's where the values are read)."""
     counts = {k: row[k] for k in ("mentions", "praise", "criticism", "neutral", "questions", "answered")}
+    counts |= {"response_sum": sums["response_sum"] or 0.0, "response_count": sums["response_count"],
+               "business_sum": sums["business_sum"] or 0.0, "business_count": sums["business_count"]}
     rounded = {name: {q: round(float(v), 3) for q, v in values.items() if v is not None}  # to the millisecond
                for name, values in cut.items()}
     return DepartmentFigures(counts, (row["met"], row["missed"]), rounded)
@@ -134,7 +143,8 @@ class _Period:
             values.reverse()
         return _between(values[0], values[-1], rank - k)
 
-    def read(self) -> dict[str, dict[float, float]]:
+    def read(self) -> tuple[dict[str, dict[float, float]], dict[str, float]]:
+        """The percentiles, and the response times' sums and counts."""
         result = self.conn.execute(self._text(
             "SELECT response_s, business_response_s, detection_lag_s FROM mention_routes "
             "INDEXED BY ix_mention_routes_period WHERE department_id = :department AND own = 0 "
@@ -142,12 +152,15 @@ class _Period:
         # Flattened before numpy sees it: one object array is cheaper than a float array of tuples.
         table = np.fromiter(chain.from_iterable(result.cursor), dtype=object).astype(float).reshape(-1, len(PERCENTILES))
         result.close()
-        out = {}
+        out, sums = {}, {}
         for column, (name, qs) in zip(table.T, PERCENTILES.items(), strict=True):
             values = column[~np.isnan(column)]
             if values.size:
                 out[name] = {q: _cut(values, q) for q in qs}
-        return out
+            sums[name] = (float(values.sum()), int(values.size))
+        (response_sum, response_count), (business_sum, business_count) = sums["response_s"], sums["business_response_s"]
+        return out, {"response_sum": response_sum, "response_count": response_count,
+                     "business_sum": business_sum, "business_count": business_count}
 
 
 def _cut(values: np.ndarray, q: float) -> float:

@@ -6,7 +6,10 @@ measured against each one's business hours and SLA. Own mentions (the organisati
 left out of everything. Percentiles interpolate linearly between ranks (as PostgreSQL's
 percentile_cont and numpy do). By department, the usual report, everything is read from the routes
 and cut inside the database (departments.py); the other groupings join routes to mentions and cut
-percentiles with numpy from the matching rows.
+percentiles with numpy from the matching rows. Days that retention pruned are added from
+``daily_figures`` (pruned.py): exactly for counts, shares, SLA and means; medians and percentiles
+of a group with pruned days come from one histogram of its stored values and the pruned buckets,
+within 9 % (store/histogram.py), and every format says so.
 
 A figure without data is None, never 0: a period with no mentions has no volume figure at all,
 and an SLA share needs at least one route that was due.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -24,6 +27,8 @@ from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
 from listener.reports.departments import department_figures
 from listener.reports.periods import Period
+from listener.reports.pruned import SUMMED, histograms, pruned
+from listener.store import histogram
 from listener.store.tables import (
     departments,
     mention_routes,
@@ -50,11 +55,22 @@ class Figures:
     first_response_median_s: float | None = None
     first_response_p90_s: float | None = None
     business_first_response_median_s: float | None = None
+    first_response_mean_s: float | None = None
+    business_first_response_mean_s: float | None = None
     sla_met_share: float | None = None
     detection_lag_median_s: float | None = None
+    pruned: int = 0
+    """How many of ``mentions`` were pruned by retention and counted from ``daily_figures``: where
+    not 0, the figures in APPROXIMATE are approximate (store/histogram.py), or None for days
+    pruned before migration 0010."""
 
 
-FIGURES = tuple(f.name for f in fields(Figures))
+FIGURES = tuple(f.name for f in fields(Figures) if f.name != "pruned")
+APPROXIMATE = ("first_response_median_s", "first_response_p90_s", "business_first_response_median_s",
+               "detection_lag_median_s")
+PRUNED_NOTE = ("Includes mentions pruned by retention ([store] keep), counted from daily figures: "
+               f"where they count, medians and 90th percentiles are approximate (within {histogram.ACCURACY:.0%}); "
+               "counts, shares, SLA and means are exact.")
 COUNTS = frozenset({"mentions", "praise", "criticism", "neutral", "questions", "answered"})
 SHARES = frozenset(name for name in FIGURES if name.endswith("_share"))
 
@@ -75,6 +91,11 @@ class Report:
     generated_at: datetime
     rows: tuple[Row, ...]
 
+    @property
+    def pruned(self) -> bool:
+        """Whether any figure counts pruned mentions (then PRUNED_NOTE goes with every format)."""
+        return any(row.figures.pruned or (row.baseline and row.baseline.pruned) for row in self.rows)
+
     def as_json(self) -> dict:
         """The shape `listener report --format json` prints and the API serves."""
         baseline = None
@@ -84,6 +105,7 @@ class Report:
         return {
             "period": {"start": self.period.first.isoformat(), "end": self.period.last.isoformat()},
             "baseline": baseline,
+            "note": PRUNED_NOTE if self.pruned else None,
             "rows": [
                 {"group": row.group, **asdict(row.figures),
                  "baseline": asdict(row.baseline) if row.baseline else None,
@@ -160,30 +182,34 @@ def compute(conn: Connection, period: Period, *, now: datetime, by: str | None =
     if by == "department":
         per_department = department_figures(conn, period.start, period.end, now)
         counts = {g: f.counts for g, f in per_department.items()}
+        sums = counts
         sla = {g: f.sla for g, f in per_department.items()}
         response, business, lag = ({g: f.percentiles.get(name, {}) for g, f in per_department.items()}
                                    for name in ("response_s", "business_response_s", "detection_lag_s"))
     else:
         counts = q.counts()
-        sla, response, business = q.routes()
+        sla, response, business, sums = q.routes()
         lag = q.detection_lags()
     names = q.names()
     if names:
-        counts, sla, response, business, lag = ({names.get(g, g): v for g, v in d.items()}
-                                                for d in (counts, sla, response, business, lag))
-    groups = set(counts) | ({None} if by is None else set())
+        counts, sums, sla, response, business, lag = ({names.get(g, g): v for g, v in d.items()}
+                                                      for d in (counts, sums, sla, response, business, lag))
+    old = pruned(conn, period, by)
+    if old:
+        response, business, lag = _approximate(conn, q, names, (response, business, lag))
+    groups = set(counts) | set(old) | ({None} if by is None else set())
     if by == "week":
         groups |= {week.name for week in period.weeks()}  # an empty week is a gap worth seeing
     out = {}
     for group in _ordered(groups):
-        c = counts.get(group)
-        n = c["mentions"] if c else 0
+        met, missed = sla.get(group, (0, 0))
+        c = _total(counts.get(group), sums.get(group), met, missed, old.get(group))
+        n = c["mentions"]
         if not n:
             out[group] = Figures()
             continue
-        met, missed = sla.get(group, (0, 0))
         medians = response.get(group, {})
-        out[group] = Figures(
+        figures = Figures(
             mentions=n,
             praise=c["praise"], criticism=c["criticism"], neutral=c["neutral"],
             praise_share=c["praise"] / n, criticism_share=c["criticism"] / n, neutral_share=c["neutral"] / n,
@@ -191,10 +217,49 @@ def compute(conn: Connection, period: Period, *, now: datetime, by: str | None =
             answered=c["answered"], answered_share=c["answered"] / n,
             first_response_median_s=medians.get(0.5), first_response_p90_s=medians.get(0.9),
             business_first_response_median_s=business.get(group, {}).get(0.5),
-            sla_met_share=met / (met + missed) if met + missed else None,
+            first_response_mean_s=_mean(c["response_sum"], c["response_count"]),
+            business_first_response_mean_s=_mean(c["business_sum"], c["business_count"]),
+            sla_met_share=(c["met"] / (c["met"] + c["missed"]) if c["met"] is not None and c["met"] + c["missed"]
+                           else None),
             detection_lag_median_s=lag.get(group, {}).get(0.5),
+            pruned=old[group]["mentions"] if group in old else 0,
         )
+        if figures.pruned and not old[group]["spread"]:  # pruned before there were histograms
+            figures = replace(figures, **dict.fromkeys(APPROXIMATE))
+        out[group] = figures
     return out
+
+
+def _approximate(conn: Connection, q: _Queries, names: dict, exact: tuple[dict, dict, dict]) -> tuple:
+    """The percentiles of groups with pruned days, from one histogram of their stored values and the
+    pruned ones' buckets; the other groups' stay exact. Read only when the period has pruned days."""
+    spread = histograms(conn, q.period, q.by)
+    stored = q.stored_values()
+    if names:
+        stored = {names.get(g, g): v for g, v in stored.items()}
+    out = tuple(dict(d) for d in exact)
+    for group, pruned_spread in spread.items():
+        for d, (name, qs) in zip(out, (("response_s", (0.5, 0.9)), ("business_response_s", (0.5,)),
+                                      ("detection_lag_s", (0.5,))), strict=True):
+            merged = pruned_spread[name] + histogram.counts(stored.get(group, {}).get(name, np.empty(0)))
+            d[group] = {quantile: value for quantile in qs if (value := histogram.percentile(merged, quantile)) is not None}
+    return out
+
+
+def _total(counts, sums, met: int, missed: int, old: dict | None) -> dict:
+    """The stored mentions' counts and response sums plus the pruned ones' (None stays unknown)."""
+    total = dict.fromkeys(SUMMED, 0)
+    total |= {k: counts[k] for k in ("mentions", "praise", "criticism", "neutral", "questions", "answered")} if counts else {}
+    total |= {k: sums[k] for k in ("response_sum", "response_count", "business_sum", "business_count")} if sums else {}
+    total |= {"met": met, "missed": missed}
+    for name in SUMMED if old else ():
+        value = old[name]
+        total[name] = None if value is None or total[name] is None else total[name] + value
+    return total
+
+
+def _mean(total: float, n: int) -> float | None:
+    return round(total / n, 3) if n else None
 
 
 def _ordered(groups: Iterable[str | None]) -> list[str | None]:
@@ -277,16 +342,38 @@ class _Queries:
                     (and_(r.first_response_at.isnot(None), r.first_response_at <= r.due_at), 1),
                     (or_(r.first_response_at > r.due_at, r.due_at <= self.now), 0), else_=None)
 
-    def routes(self) -> tuple[dict, dict, dict]:
-        """SLA (met, missed), wall-clock and business response percentiles per group, from one pass
+    def routes(self) -> tuple[dict, dict, dict, dict]:
+        """SLA (met, missed), wall-clock and business response percentiles and sums per group, from one pass
         over the period's routes that have a response or a deadline."""
         r = mention_routes.c
         rows = self._values(True, r.response_s, r.business_response_s, self._verdict(),
                             where=or_(r.response_s.isnot(None), r.due_at.isnot(None)))
-        sla, response, business = {}, {}, {}
+        sla, response, business, sums = {}, {}, {}, {}
         for g, (wall, hours, met) in rows.items():
             sla[g], response[g], business[g] = _route_figures(wall, hours, met)
-        return sla, response, business
+            sums[g] = {"response_sum": float(np.nansum(wall)), "response_count": int(np.sum(~np.isnan(wall))),
+                       "business_sum": float(np.nansum(hours)), "business_count": int(np.sum(~np.isnan(hours)))}
+        return sla, response, business, sums
+
+    def stored_values(self) -> dict[str | int | None, dict[str, np.ndarray]]:
+        """{group: {figure: values}} of the period's stored mentions, for merging with pruned buckets:
+        response times per route, detection lag per route by department and per mention otherwise."""
+        r = mention_routes.c
+        if self.by == "department":
+            result = self.conn.execute(select(r.department_id, r.response_s, r.business_response_s, r.detection_lag_s)
+                                       .where(r.own.is_(False), r.published_at >= self.period.start,
+                                              r.published_at < self.period.end))
+            table = np.array(result.cursor.fetchall(), dtype=float).reshape(-1, 4)
+            result.close()
+            keys = table[:, 0].astype(int)
+            return {int(key): dict(zip(("response_s", "business_response_s", "detection_lag_s"), table[keys == key, 1:].T,
+                                       strict=True)) for key in np.unique(keys)}
+        routes = self._values(True, r.response_s, r.business_response_s)
+        lags = self._values(False, mentions.c.detection_lag_s)
+        return {g: {"response_s": routes[g][0] if g in routes else np.empty(0),
+                    "business_response_s": routes[g][1] if g in routes else np.empty(0),
+                    "detection_lag_s": lags[g][0]}
+                for g in set(routes) | set(lags)}
 
     def detection_lags(self) -> dict:
         return {g: _percentiles(x, (0.5,)) for g, (x,) in self._values(False, mentions.c.detection_lag_s).items()}

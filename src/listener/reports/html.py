@@ -17,7 +17,7 @@ from html import escape
 
 from listener.reports import human
 from listener.reports.charts import Chart
-from listener.reports.figures import FIGURES, Overview, Row
+from listener.reports.figures import FIGURES, PRUNED_NOTE, Overview, Row
 
 KEY_FIGURES = ("mentions", "criticism_share", "answered_share", "first_response_median_s", "sla_met_share",
                "detection_lag_median_s")
@@ -65,6 +65,8 @@ def page(overview: Overview, charts: Sequence[Chart], image_src: Callable[[Chart
                   f"alt=\"{escape(c.alt, quote=True)}\" width=\"{c.width}\" height=\"{c.height}\"></figure>" for c in charts]
         parts.append("</div>")
     parts.append(_table(report))
+    if report.pruned or overview.total.pruned:
+        parts.append(f"<p class=\"meta\">* {escape(PRUNED_NOTE)}</p>")
     parts.append("<footer>listener · times are medians unless marked; changes in counts compare daily rates; "
                  "– means no data.</footer></main></body></html>")
     return "".join(parts)
@@ -75,14 +77,13 @@ def _cards(row: Row, with_baseline: bool) -> str:
     for name in KEY_FIGURES:
         moved = getattr(row.change, name) if row.change else None
         base = ""
-        before = getattr(row.baseline, name) if row.baseline else None
-        if with_baseline and before is None:
+        if with_baseline and (row.baseline is None or getattr(row.baseline, name) is None):
             base = "<div class=\"base\">before: no data</div>"
         elif with_baseline:
-            base = (f"<div class=\"base\">before {escape(human.value(name, before))} · "
+            base = (f"<div class=\"base\">before {escape(human.shown(name, row.baseline))} · "
                     f"<span class=\"{human.verdict(name, moved)}\">{escape(human.change(name, moved))}</span></div>")
         cards.append(f"<div class=\"card\"><div class=\"name\">{escape(human.LABELS[name])}</div>"
-                     f"<div class=\"value\">{escape(human.value(name, getattr(row.figures, name)))}</div>{base}</div>")
+                     f"<div class=\"value\">{escape(human.shown(name, row.figures))}</div>{base}</div>")
     return "<div class=\"cards\">" + "".join(cards) + "</div>"
 
 
@@ -95,13 +96,18 @@ def _table(report) -> str:
         head = "<th>period</th>" + ("<th>baseline</th><th>change</th>" if report.baseline is not None else "")
     body = []
     for name in FIGURES:
-        cells = [f"<td>{escape(human.value(name, getattr(r.figures, name)))}</td>" for r in rows]
+        cells = [f"<td>{escape(human.shown(name, r.figures))}</td>" for r in rows]
         if report.by is None and report.baseline is not None and rows:
             row = rows[0]
             moved = getattr(row.change, name)
-            cells += [f"<td>{escape(human.value(name, getattr(row.baseline, name)))}</td>",
+            cells += [f"<td>{escape(human.shown(name, row.baseline))}</td>",
                       f"<td class=\"{human.verdict(name, moved)}\">{escape(human.change(name, moved))}</td>"]
         body.append(f"<tr><th scope=\"row\">{escape(human.LABELS[name])}</th>{''.join(cells)}</tr>")
+    if report.pruned:
+        cells = [f"<td>{escape(human.value('mentions', r.figures.pruned))}</td>" for r in rows]
+        if report.by is None and report.baseline is not None and rows:
+            cells += [f"<td>{escape(human.value('mentions', rows[0].baseline.pruned))}</td>", "<td></td>"]
+        body.append(f"<tr><th scope=\"row\">of which pruned *</th>{''.join(cells)}</tr>")
     return (f"<h2>{escape(heading)}</h2><div class=\"wrap\"><table><thead><tr><th></th>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table></div>")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from listener.reports.figures import COUNTS, FIGURES, SHARES, Report
+from listener.reports.figures import APPROXIMATE, COUNTS, FIGURES, PRUNED_NOTE, SHARES, Figures, Report
 
 LABELS = {
     "mentions": "Mentions",
@@ -18,12 +18,15 @@ LABELS = {
     "first_response_median_s": "First response, median",
     "first_response_p90_s": "First response, 90th percentile",
     "business_first_response_median_s": "First response, median (business hours)",
+    "first_response_mean_s": "First response, mean",
+    "business_first_response_mean_s": "First response, mean (business hours)",
     "sla_met_share": "SLA met",
     "detection_lag_median_s": "Detection lag, median",
 }
 
 BETTER_WHEN_LOWER = frozenset({"criticism", "criticism_share", "first_response_median_s", "first_response_p90_s",
-                               "business_first_response_median_s", "detection_lag_median_s"})
+                               "business_first_response_median_s", "first_response_mean_s",
+                               "business_first_response_mean_s", "detection_lag_median_s"})
 
 
 def value(name: str, figure: float | None) -> str:
@@ -34,6 +37,13 @@ def value(name: str, figure: float | None) -> str:
     if name in SHARES:
         return f"{figure * 100:.0f} %"
     return duration(figure)
+
+
+def shown(name: str, figures: Figures) -> str:
+    """The figure as ``value`` shows it, with "≈ " before one read from pruned days' histograms."""
+    figure = getattr(figures, name)
+    approximate = figures.pruned and name in APPROXIMATE and figure is not None
+    return ("≈ " if approximate else "") + value(name, figure)
 
 
 def duration(seconds: float) -> str:
@@ -90,12 +100,16 @@ def text(report: Report) -> str:
     for row in report.rows:
         lines = [("", "period", "baseline", "change")] if report.baseline is not None else []
         for name in FIGURES:
-            current = value(name, getattr(row.figures, name))
+            current = shown(name, row.figures)
             if report.baseline is None:
                 lines.append((LABELS[name], current))
             else:
-                lines.append((LABELS[name], current, value(name, getattr(row.baseline, name)),
+                lines.append((LABELS[name], current, shown(name, row.baseline),
                               change(name, getattr(row.change, name))))
+        if row.figures.pruned or (row.baseline and row.baseline.pruned):
+            counts = (row.figures.pruned, *((row.baseline.pruned,) if report.baseline is not None else ()))
+            lines.append(("of which pruned *", *(value("mentions", n) for n in counts),
+                          *(("",) if report.baseline is not None else ())))
         blocks.append((row, lines))
     every = [line for _, lines in blocks for line in lines]
     widths = [max(len(line[i]) for line in every) for i in range(len(every[0]))] if every else []
@@ -106,4 +120,6 @@ def text(report: Report) -> str:
         out += ["  " + "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
                                  for i, cell in enumerate(line)).rstrip() for line in lines]
         out.append("")
+    if report.pruned:
+        out += [f"* {PRUNED_NOTE}", ""]
     return "\n".join(out)

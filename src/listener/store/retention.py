@@ -9,14 +9,23 @@ baselines outlives retention as anonymous counts in ``daily_figures``.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from listener.store.tables import daily_figures, departments, mention_routes, mentions, responses, sources
+from listener.store import histogram
+from listener.store.tables import (
+    daily_figures,
+    daily_histograms,
+    departments,
+    mention_routes,
+    mentions,
+    responses,
+    sources,
+)
 
 BATCH = 2000
 
@@ -45,38 +54,76 @@ class Figures:
     response_s_count: int = 0
     business_response_s_sum: float = 0.0
     business_response_s_count: int = 0
+    questions: int = 0
+    sla_met: int = 0
+    sla_missed: int = 0
+    distinct_mentions: int = 0
+    distinct_answered: int = 0
+    distinct_questions: int = 0
+    spread: Counter = field(default_factory=Counter)
+    """(figure, bucket) → how many values: daily_histograms' rows for this key."""
 
+    def spread_of(self, figure: str, value: float | None) -> None:
+        if value is not None:
+            self.spread[figure, histogram.bucket(value)] += 1
+
+
+COUNTED = tuple(f.name for f in fields(Figures) if f.name != "spread")
 
 Key = tuple  # (day, source, platform, lang, label, department)
 
 
 def figures(conn: Connection, ids: list[int]) -> dict[Key, Figures]:
     """The counts of these mentions per day × source × platform × lang × label × department: once
-    per department a mention was routed to, under department "" when it was routed nowhere."""
+    per department a mention was routed to, under department "" when it was routed nowhere, and
+    once in all (``distinct_*``, on its first route's row) as the reports count them: answered when
+    a route has a first response. A route with a deadline and no response counts as missed: its
+    mention is gone, so a report made after the deadline would say so. Own mentions (the
+    organisation speaking) are left out, as reports leave them out."""
     answered_directly = exists().where(responses.c.mention_id == mentions.c.id)
     rows = conn.execute(
-        select(mentions.c.published_at, sources.c.name, mentions.c.platform, mentions.c.lang, mentions.c.label,
-               departments.c.name.label("department"), mention_routes.c.first_response_at,
+        select(mentions.c.id, mentions.c.published_at, sources.c.name, mentions.c.platform, mentions.c.lang,
+               mentions.c.label, mentions.c.question, mentions.c.detection_lag_s,
+               departments.c.name.label("department"),
+               mention_routes.c.first_response_at, mention_routes.c.due_at,
                mention_routes.c.response_s, mention_routes.c.business_response_s,
                answered_directly.label("has_response"))
         .join(sources, sources.c.id == mentions.c.source_id)
         .outerjoin(mention_routes, mention_routes.c.mention_id == mentions.c.id)
         .outerjoin(departments, departments.c.id == mention_routes.c.department_id)
-        .where(mentions.c.id.in_(ids))
+        .where(mentions.c.id.in_(ids), mentions.c.own.is_(False))
     ).all()
-    out: dict[Key, Figures] = defaultdict(Figures)
+    per_mention: dict[int, list] = defaultdict(list)
     for r in rows:
-        key = (r.published_at.date(), r.name, r.platform, r.lang or "", r.label or "", r.department or "")
-        f = out[key]
-        f.mentions += 1
-        routed = r.department is not None
-        f.answered += bool(r.first_response_at is not None if routed else r.has_response)
-        if r.response_s is not None:
-            f.response_s_sum += r.response_s
-            f.response_s_count += 1
-        if r.business_response_s is not None:
-            f.business_response_s_sum += r.business_response_s
-            f.business_response_s_count += 1
+        per_mention[r.id].append(r)
+    out: dict[Key, Figures] = defaultdict(Figures)
+    for routes in per_mention.values():
+        for n, r in enumerate(routes):
+            key = (r.published_at.date(), r.name, r.platform, r.lang or "", r.label or "", r.department or "")
+            f = out[key]
+            f.mentions += 1
+            f.questions += bool(r.question)
+            routed = r.department is not None
+            f.answered += bool(r.first_response_at is not None if routed else r.has_response)
+            if r.due_at is not None:
+                if r.first_response_at is not None and r.first_response_at <= r.due_at:
+                    f.sla_met += 1
+                else:
+                    f.sla_missed += 1
+            if r.response_s is not None:
+                f.response_s_sum += r.response_s
+                f.response_s_count += 1
+            if r.business_response_s is not None:
+                f.business_response_s_sum += r.business_response_s
+                f.business_response_s_count += 1
+            f.spread_of("response_s", r.response_s)
+            f.spread_of("business_response_s", r.business_response_s)
+            f.spread_of("detection_lag_s", r.detection_lag_s)
+            if n == 0:
+                f.spread_of("mention_detection_lag_s", r.detection_lag_s)
+                f.distinct_mentions += 1
+                f.distinct_questions += bool(r.question)
+                f.distinct_answered += any(x.first_response_at is not None for x in routes)
     return out
 
 
@@ -87,19 +134,25 @@ def add_figures(conn: Connection, by_key: dict[Key, Figures]) -> None:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     rows = [
         {"day": k[0], "source": k[1], "platform": k[2], "lang": k[3], "label": k[4], "department": k[5],
-         "mentions": f.mentions, "answered": f.answered, "response_s_sum": f.response_s_sum,
-         "response_s_count": f.response_s_count, "business_response_s_sum": f.business_response_s_sum,
-         "business_response_s_count": f.business_response_s_count}
+         **{c: getattr(f, c) for c in COUNTED}}
         for k, f in by_key.items()
     ]
     statement = dialect.insert(daily_figures)
-    counted = ("mentions", "answered", "response_s_sum", "response_s_count", "business_response_s_sum",
-               "business_response_s_count")
-    statement = statement.on_conflict_do_update(
+    statement = statement.on_conflict_do_update(  # a NULL (pruned before 0010) stays unknown
         index_elements=["day", "source", "platform", "lang", "label", "department"],
-        set_={c: daily_figures.c[c] + statement.excluded[c] for c in counted},
+        set_={c: daily_figures.c[c] + statement.excluded[c] for c in COUNTED},
     )
     conn.execute(statement, rows)
+    spread = [
+        {"day": k[0], "source": k[1], "platform": k[2], "lang": k[3], "label": k[4], "department": k[5],
+         "figure": figure, "bucket": bucket, "count": n}
+        for k, f in by_key.items() for (figure, bucket), n in f.spread.items()
+    ]
+    if spread:
+        statement = dialect.insert(daily_histograms)
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=["day", "source", "platform", "lang", "label", "department", "figure", "bucket"],
+            set_={"count": daily_histograms.c.count + statement.excluded.count}), spread)
 
 
 def forget(engine: Engine, author: str | None = None, mention_id: int | None = None) -> list[int]:

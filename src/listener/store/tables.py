@@ -120,6 +120,7 @@ mentions = Table(
     Index("ix_mentions_external_id", "external_id"),
     Index("ix_mentions_label", "label"),
     Index("ix_mentions_in_reply_to", "in_reply_to"),
+    Index("ix_mentions_duplicate_of", "duplicate_of"),
     Index("ix_mentions_report", "published_at", "own", "label", "question", "detection_lag_s", "source_id",
           "platform", "lang"),
 )
@@ -342,9 +343,36 @@ daily_figures = Table(
     Column("response_s_count", Integer, nullable=False),
     Column("business_response_s_sum", Float, nullable=False),
     Column("business_response_s_count", Integer, nullable=False),
+    Column("questions", Integer),
+    Column("sla_met", Integer),
+    Column("sla_missed", Integer),
+    Column("distinct_mentions", Integer),
+    Column("distinct_answered", Integer),
+    Column("distinct_questions", Integer),
 )
 """What retention keeps of the mentions it deletes: per UTC day of publication × source × platform ×
-language × label × department, the number of mentions, how many were answered, and the sums and
-counts of their response times (wall-clock and business hours), so averages over any grouping stay
-exact. A mention routed to two departments counts once in each; one routed nowhere has department
-"". Unknown language or label is "". Reports add these rows to what they count in ``mentions``."""
+language × label × department, the number of mentions, questions, answered ones, SLA verdicts and the
+sums and counts of their response times (wall-clock and business hours), so counts, shares and
+means over any grouping stay exact. A mention routed to two departments counts once in each
+(``mentions``, ``answered``, ``questions``: what a report by department counts) and once in all
+(``distinct_*``: what other groupings count); one routed nowhere has department "". Unknown
+language or label is "". Questions and SLA are NULL on rows pruned before migration 0010.
+Reports add these rows to what they count in ``mentions`` (reports/pruned.py)."""
+
+daily_histograms = Table(
+    "daily_histograms",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("source", String(200), primary_key=True),
+    Column("platform", String(50), primary_key=True),
+    Column("lang", String(8), primary_key=True),
+    Column("label", String(16), primary_key=True),
+    Column("department", String(200), primary_key=True),
+    Column("figure", String(32), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+"""How the pruned mentions' times were spread, for the medians and percentiles that sums cannot give:
+per ``daily_figures`` key and figure (``response_s``, ``business_response_s`` and ``detection_lag_s``
+per route; ``mention_detection_lag_s`` once per mention), how many values fell in each log-spaced
+bucket (store/histogram.py). Only buckets with values have a row."""

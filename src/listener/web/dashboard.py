@@ -35,8 +35,8 @@ def periods(ctx: Site, period: str, baseline: str | None):
 
 def card(name: str, row) -> dict:
     moved = getattr(row.change, name) if row.change else None
-    return {"label": human.LABELS[name], "value": human.value(name, getattr(row.figures, name)),
-            "before": human.value(name, getattr(row.baseline, name)) if row.baseline else None,
+    return {"label": human.LABELS[name], "value": human.shown(name, row.figures),
+            "before": human.shown(name, row.baseline) if row.baseline else None,
             "change": human.change(name, moved), "verdict": human.verdict(name, moved)}
 
 
@@ -59,6 +59,7 @@ def _data(ctx: Site, request: Request) -> dict:
         "departments": [{"name": r.group or "(none)", "cards": [card(n, r) for n in KEY_FIGURES],
                          "all": [card(n, r) for n in figures.FIGURES]} for r in rows],
         "charts": images,
+        "note": figures.PRUNED_NOTE if overview.report.pruned else None,
     }
 
 
