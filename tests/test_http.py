@@ -218,6 +218,36 @@ def test_secrets_are_sent_but_never_shown_in_errors(server):
     assert "SECRET-KEY-123" not in str(error) and "q=x" in str(error)
 
 
+def test_a_malformed_response_does_not_show_an_encoded_secret():
+    """aiohttp's error for a broken response ends with the full URL, where the key is percent-encoded."""
+    import socket
+    import threading
+
+    listening = socket.create_server(("127.0.0.1", 0))
+
+    def answer():
+        conn, _ = listening.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nthis is not a header\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    url = f"http://127.0.0.1:{listening.getsockname()[1]}/search"
+
+    async def go():
+        async with HttpClient(HttpConfig()) as client:
+            with pytest.raises(FetchError) as err:
+                await client.get(url, params={"q": "x"}, secret_params={"key": "s3cr+t/val=="})
+            return err.value
+
+    try:
+        error = str(asyncio.run(go()))
+    finally:
+        listening.close()
+    assert "bad response from" in error and "q=x" in error
+    assert "s3cr" not in error and "val%3D" not in error, error
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_authentication_problems_name_the_variable(server, status):
     url = server.add("/api", status=status, body=b"")

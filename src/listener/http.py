@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
@@ -321,6 +322,8 @@ class HttpClient:
                     if "decode" in str(exc).lower():
                         raise FetchError(f"broken compressed body from {shown}: {exc}") from None
                     raise FetchError(f"incomplete body from {shown}: {exc}") from None
+                except aiohttp.ClientResponseError as exc:  # its text ends with the full URL, secrets included
+                    raise FetchError(f"bad response from {shown}: {exc.status}, {exc.message}") from None
                 except aiohttp.ClientError as exc:
                     raise FetchError(f"{type(exc).__name__} fetching {shown}: {exc or 'connection failed'}") from None
         except FetchError as exc:
@@ -431,7 +434,8 @@ def _mask(exc: FetchError, secrets: Iterable[str]) -> None:
     for value in secrets:
         for part in {value, value.split(" ", 1)[-1]}:
             if len(part) >= 6:
-                message = message.replace(part, "***")
+                for written in {part, quote(part, safe=""), quote_plus(part), quote(part)}:
+                    message = message.replace(written, "***")
     if message != str(exc):
         exc.args = (message,)
 
