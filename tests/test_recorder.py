@@ -81,3 +81,46 @@ def test_the_queue_waits_while_the_database_is_away(tmp_path, engine):
     assert kept == [a.id] and after == []
     with engine.connect() as conn:
         assert source_store.get_state(conn, "a").etag == '"a1"'
+
+
+def test_the_daemon_polls_nothing_while_polls_wait_to_be_recorded(tmp_path, server):
+    """After an outage longer than a lease, the queued polls are written before any source is
+    claimed again: a new poll of the same source would otherwise be overwritten by the old one."""
+    from listener.alerts.worker import Deliverer
+    from listener.config import load_config
+    from listener.http import HttpClient
+    from listener.scheduler import Daemon, Poller
+    from listener.store.engine import upgrade
+    from processes import blog_config
+
+    db = tmp_path / "listener.db"
+    config = load_config(blog_config(tmp_path, server, db_url=f"sqlite:///{db}"))
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        source_store.sync(conn, config.sources, NOW)
+        (blog,) = source_store.claim_due(conn, NOW, 10, timedelta(minutes=5), owner="me")
+    away = make_engine(f"sqlite:///{tmp_path / 'no such folder' / 'db.sqlite'}")
+
+    async def go():
+        daemon = Daemon(Poller(config, engine, HttpClient(config.http)), Deliverer(config, engine))
+        daemon.recorder.engine = away
+        daemon.recorder.add(ended(blog, '"queued"'))
+        daemon.recorder.flush()
+        with engine.begin() as conn:  # the lease ran out during the outage
+            source_store.release(conn, [blog.id])
+        await daemon.tick()
+        waiting = (daemon.recorder.pending(), list(daemon.in_flight))
+        daemon.recorder.engine = engine  # the database is back
+        await daemon.tick()
+        back = (daemon.recorder.pending(), list(daemon.in_flight))
+        for task in list(daemon.in_flight.values()):
+            task.cancel()
+        await asyncio.gather(*daemon.in_flight.values(), return_exceptions=True)
+        return waiting, back
+
+    waiting, back = asyncio.run(go())
+    assert waiting == ([blog.id], [])
+    assert back[0] == []
+    with engine.connect() as conn:
+        assert source_store.get_state(conn, "blog").etag == '"queued"'

@@ -47,6 +47,11 @@ class Recorder:
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.every, self.flush)
 
+    @property
+    def failing(self) -> bool:
+        """The last write did not reach the database; the queue waits for the next one."""
+        return self._failing
+
     def pending(self) -> list[int]:
         """Ids of the sources whose last poll is queued: their leases are still in use."""
         return list(self._queued)

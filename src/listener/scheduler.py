@@ -583,6 +583,8 @@ class Daemon:
         room = self.poller.policy.concurrency - len(self.in_flight)
         if room <= 0:
             return
+        if self.recorder.failing and not self.recorder.flush():
+            return  # polls still waiting to be recorded: polling their sources again would undo them
         try:
             if self.stranded:
                 self._take_back(alerts=False)
