@@ -86,12 +86,13 @@ def test_the_queue_waits_while_the_database_is_away(tmp_path, engine):
 def test_the_daemon_polls_nothing_while_polls_wait_to_be_recorded(tmp_path, server):
     """After an outage longer than a lease, the queued polls are written before any source is
     claimed again: a new poll of the same source would otherwise be overwritten by the old one."""
+    from processes import blog_config
+
     from listener.alerts.worker import Deliverer
     from listener.config import load_config
     from listener.http import HttpClient
     from listener.scheduler import Daemon, Poller
     from listener.store.engine import upgrade
-    from processes import blog_config
 
     db = tmp_path / "listener.db"
     config = load_config(blog_config(tmp_path, server, db_url=f"sqlite:///{db}"))

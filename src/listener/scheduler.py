@@ -441,6 +441,8 @@ class Daemon:
             except Exception as exc:  # e.g. a connector that fails to import: keep the old config
                 self.log.error("config.reload_failed", error=describe(exc))
             else:
+                if self.stopping.is_set():  # stopped while the file was read: start nothing new
+                    return
                 # A stream the new config removes or changes stores its cursor before the sources
                 # are synced, so a changed URL's reset cursor is not written over.
                 await self.streams.stop(self.streams.outdated(streaming_sources(config)), SHUTDOWN_GRACE)

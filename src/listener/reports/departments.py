@@ -126,9 +126,10 @@ class _Period:
         covered = (min(self.params["end"], last) - max(self.params["start"], first)).total_seconds()
         return min(max(covered, 0.0) / span, 1.0)
 
-    def step(self, name: str, n: int, q: float) -> float:
+    def step(self, name: str, n: int, q: float) -> float | None:
         """The q-th percentile (q < 1) of ``name`` among the period's n values: the values at ranks k and
-        k + 1, read off its index. Past the middle they are counted from the top, at n - 2 - k."""
+        k + 1, read off its index. Past the middle they are counted from the top, at n - 2 - k. None if
+        the rows went away since they were counted (retention pruning between the two statements)."""
         rank = (n - 1) * q
         k = math.floor(rank)
         descending = k > (n - 1) / 2
@@ -139,6 +140,8 @@ class _Period:
             f"AND published_at >= :start AND published_at < :end "
             f"ORDER BY {name} {'DESC' if descending else 'ASC'} LIMIT 2 OFFSET :offset"),
             {**self.params, "offset": offset})]
+        if not values:
+            return None
         if descending:
             values.reverse()
         return _between(values[0], values[-1], rank - k)
