@@ -103,6 +103,14 @@ def engine(db_url):
     e.dispose()
 
 
+@pytest.fixture
+def report_store(tmp_path, engine, db_url):
+    """A migrated store and a config.toml naming it, with the January baseline (reporting.py)."""
+    from reporting import BASELINE_CONFIG
+
+    return engine, write_config(tmp_path, BASELINE_CONFIG, db_url)
+
+
 ANY_PORT = '[web]\nlisten = "127.0.0.1:0"\n\n'
 """A config's opening for tests that run several daemons: each serves its web pages on a free port."""
 

@@ -23,6 +23,25 @@ from listener.store.tables import (
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
+BASELINE_CONFIG = """
+[[baselines]]
+name = "before-social"
+start = 2026-01-01
+end = 2026-01-31
+"""
+"""A config.toml section for the CLI report tests: the baseline January holds BASELINE_JANUARY."""
+
+
+def run(config, *args) -> str:
+    """`listener -c CONFIG ARGS…` as a user runs it; its output, after checking it succeeded."""
+    from click.testing import CliRunner
+
+    from listener.cli import cli
+
+    result = CliRunner().invoke(cli, ["-c", str(config), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
 
 @dataclass
 class R:

@@ -5,41 +5,18 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from click.testing import CliRunner
-from conftest import write_config
-from reporting import BASELINE_JANUARY, WEEK_47, M, R, at, insert
+from reporting import BASELINE_JANUARY, WEEK_47, M, R, at, insert, run
 
 from listener.cli import cli
 from listener.reports.figures import FIGURES
 from listener.store import exports
-from listener.store.engine import make_engine, upgrade
 
-CONFIG = """
-[[baselines]]
-name = "before-social"
-start = 2026-01-01
-end = 2026-01-31
-"""
 HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)>"&'
 
 
-@pytest.fixture
-def store(tmp_path, db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine, write_config(tmp_path, CONFIG, db_url)
-    engine.dispose()
-
-
-def run(config, *args):
-    result = CliRunner().invoke(cli, ["-c", str(config), *args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def test_json_is_one_object_with_rows_beside_the_baseline(store):
-    engine, config = store
+def test_json_is_one_object_with_rows_beside_the_baseline(report_store):
+    engine, config = report_store
     insert(engine, WEEK_47 + BASELINE_JANUARY)
     out = json.loads(run(config, "report", "--period", "2026-W47", "--baseline", "before-social", "--format", "json"))
     assert out["period"] == {"start": "2026-11-16", "end": "2026-11-22"}
@@ -52,8 +29,8 @@ def test_json_is_one_object_with_rows_beside_the_baseline(store):
     assert row["change"]["neutral"] is None and row["change"]["first_response_median_s"] == 3600.0
 
 
-def test_json_without_baseline_by_department_and_an_empty_period(store):
-    engine, config = store
+def test_json_without_baseline_by_department_and_an_empty_period(report_store):
+    engine, config = report_store
     insert(engine, WEEK_47)
     out = json.loads(run(config, "report", "--period", "2026-W47", "--by", "department", "--format", "json"))
     assert out["baseline"] is None
@@ -63,8 +40,8 @@ def test_json_without_baseline_by_department_and_an_empty_period(store):
     assert empty["rows"] == [{"group": None, **dict.fromkeys(FIGURES), "pruned": 0, "baseline": None, "change": None}]
 
 
-def test_a_period_can_serve_as_baseline_and_bad_ones_are_one_line(store):
-    engine, config = store
+def test_a_period_can_serve_as_baseline_and_bad_ones_are_one_line(report_store):
+    engine, config = report_store
     insert(engine, WEEK_47)
     out = json.loads(run(config, "report", "--period", "2026-W47", "--baseline", "2026-W46", "--format", "json"))
     assert out["baseline"] == {"name": "2026-W46", "start": "2026-11-09", "end": "2026-11-15"}
@@ -73,8 +50,8 @@ def test_a_period_can_serve_as_baseline_and_bad_ones_are_one_line(store):
     assert result.exit_code == 2 and "before-social" in result.output and "Traceback" not in result.output
 
 
-def test_csv_has_a_column_per_figure_and_one_row_per_group(store):
-    engine, config = store
+def test_csv_has_a_column_per_figure_and_one_row_per_group(report_store):
+    engine, config = report_store
     insert(engine, WEEK_47 + BASELINE_JANUARY)
     rows = list(csv.DictReader(io.StringIO(run(config, "report", "--period", "2026-W47", "--by", "week",
                                                 "--baseline", "before-social", "--format", "csv"))))
@@ -83,8 +60,8 @@ def test_csv_has_a_column_per_figure_and_one_row_per_group(store):
     assert rows[0]["change_neutral"] == ""
 
 
-def test_table_reads_as_figures_beside_the_baseline(store):
-    engine, config = store
+def test_table_reads_as_figures_beside_the_baseline(report_store):
+    engine, config = report_store
     insert(engine, WEEK_47 + BASELINE_JANUARY)
     out = run(config, "report", "--period", "2026-W47", "--baseline", "before-social")
     assert "2026-W47 (2026-11-16 – 2026-11-22), against before-social" in out
@@ -92,8 +69,8 @@ def test_table_reads_as_figures_beside_the_baseline(store):
     assert line.split()[-6:] == ["3", "h", "2", "h", "+1", "h"]
 
 
-def test_html_file_escapes_hostile_group_names_and_has_inline_charts(store, tmp_path):
-    engine, config = store
+def test_html_file_escapes_hostile_group_names_and_has_inline_charts(report_store, tmp_path):
+    engine, config = report_store
     insert(engine, [M(at(16), "criticism", routes=[R(HOSTILE, 3600, 3600, 7200)], campaigns=(HOSTILE,)),
                     M(at(17), "praise", routes=[R("cs", 600, 600, 7200)])] + BASELINE_JANUARY)
     page = tmp_path / "report.html"
@@ -106,8 +83,8 @@ def test_html_file_escapes_hostile_group_names_and_has_inline_charts(store, tmp_
     assert "http://" not in text and "https://" not in text  # nothing to fetch
 
 
-def test_table_aligns_every_groups_figures_in_one_column(store):
-    engine, config = store
+def test_table_aligns_every_groups_figures_in_one_column(report_store):
+    engine, config = report_store
     insert(engine, [M(at(16), "criticism", routes=[R("cs", 600, 600, 7200)]),
                     M(at(17), "praise", routes=[R("a-much-longer-department", None, None, 7200)])])
     out = run(config, "report", "--period", "2026-W47", "--by", "department")
@@ -116,8 +93,8 @@ def test_table_aligns_every_groups_figures_in_one_column(store):
     assert len(ends) == 1, out
 
 
-def test_html_cards_say_so_when_the_baseline_has_no_data(store, tmp_path):
-    engine, config = store
+def test_html_cards_say_so_when_the_baseline_has_no_data(report_store, tmp_path):
+    engine, config = report_store
     insert(engine, [M(at(16), "criticism", routes=[R("cs", 600, 600, 7200)])])
     page = tmp_path / "report.html"
     run(config, "report", "--period", "2026-W47", "--baseline", "before-social", "--format", "html", "-o", str(page))
@@ -130,8 +107,8 @@ def test_html_cards_say_so_when_the_baseline_has_no_data(store, tmp_path):
     assert '<div class="name">Mentions</div><div class="value">1</div><div class="base">before 2 · ' in text
 
 
-def test_export_streams_every_mention_with_its_routes_across_batches(store):
-    engine, _ = store
+def test_export_streams_every_mention_with_its_routes_across_batches(report_store):
+    engine, _ = report_store
     ids = insert(engine, WEEK_47)
     with engine.connect() as conn:
         rows = list(exports.stream(conn, batch=2))  # a two-route mention straddles a batch boundary
@@ -140,8 +117,8 @@ def test_export_streams_every_mention_with_its_routes_across_batches(store):
     assert rows[1]["routes"][1]["response_s"] == 18000 and rows[6]["routes"][0]["first_response_at"] is None
 
 
-def test_export_by_author_answers_a_subject_access_request(store):
-    engine, config = store
+def test_export_by_author_answers_a_subject_access_request(report_store):
+    engine, config = report_store
     insert(engine, [M(at(16), author="Åsa Öberg", handle="@asa"), M(at(17), author="Other", handle="@ÅSA"),
                     M(at(18), author="Someone", handle="@someone")])
     jsonl = [json.loads(line) for line in run(config, "export", "--author", "åsa öberg").splitlines()]
@@ -150,8 +127,8 @@ def test_export_by_author_answers_a_subject_access_request(store):
     assert [r["author"] for r in by_handle] == ["Other"]
 
 
-def test_export_csv_and_since(store, tmp_path):
-    engine, config = store
+def test_export_csv_and_since(report_store, tmp_path):
+    engine, config = report_store
     insert(engine, WEEK_47)
     out = tmp_path / "all.csv"
     run(config, "export", "--format", "csv", "--since", "2026-11-16", "-o", str(out))
@@ -161,9 +138,9 @@ def test_export_csv_and_since(store, tmp_path):
     assert rows[0]["published_at"] == "2026-11-16T10:00:00Z"
 
 
-def test_export_memory_stays_flat(store, tmp_path):
+def test_export_memory_stays_flat(report_store, tmp_path):
     """More rows than one batch go through without the whole result held: the cursor is a stream."""
-    engine, _ = store
+    engine, _ = report_store
     start = datetime(2026, 1, 1, tzinfo=UTC)
     insert(engine, [M(start + timedelta(minutes=i), routes=[R("cs")]) for i in range(2500)])
     with engine.connect() as conn:

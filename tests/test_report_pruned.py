@@ -11,11 +11,8 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from conftest import write_config
-from reporting import BASELINE_JANUARY, NOW, WEEK_47, M, R, at, insert
+from reporting import BASELINE_JANUARY, NOW, WEEK_47, M, R, at, insert, run
 
-from listener.cli import cli
 from listener.reports.figures import APPROXIMATE, FIGURES, PRUNED_NOTE, Figures, compute
 from listener.reports.periods import Period
 from listener.reports.pruned import UNKNOWN_CAMPAIGN, first_day
@@ -134,30 +131,8 @@ def test_a_day_pruned_before_migration_0010_shows_questions_and_sla_as_unavailab
     assert all(getattr(figures, n) is None for n in APPROXIMATE)  # no histograms before 0010
 
 
-CONFIG = """
-[[baselines]]
-name = "before-social"
-start = 2026-01-01
-end = 2026-01-31
-"""
-
-
-@pytest.fixture
-def store(tmp_path, db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine, write_config(tmp_path, CONFIG, db_url)
-    engine.dispose()
-
-
-def run(config, *args):
-    result = CliRunner().invoke(cli, ["-c", str(config), *args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def test_every_format_marks_figures_that_count_pruned_days(store, tmp_path):
-    engine, config = store
+def test_every_format_marks_figures_that_count_pruned_days(report_store, tmp_path):
+    engine, config = report_store
     insert(engine, WEEK_47 + BASELINE)
     _pruned(engine)
     common = ("report", "--period", "2026-W47", "--baseline", "before-social")
