@@ -4,11 +4,14 @@ SQLite and PostgreSQL alike; while the database is away the queue waits and keep
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from listener.config import Source
 from listener.connector import NoOptions
 from listener.recorder import Recorder
 from listener.store import sources as source_store
 from listener.store.engine import make_engine
+from listener.store.tables import sources
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -125,3 +128,21 @@ def test_the_daemon_polls_nothing_while_polls_wait_to_be_recorded(tmp_path, serv
     assert back[0] == []
     with engine.connect() as conn:
         assert source_store.get_state(conn, "blog").etag == '"queued"'
+
+
+def test_a_late_write_leaves_a_source_another_instance_has_leased_since(engine):
+    a, b = claimed(engine, "a", "b")
+    with engine.begin() as conn:  # after a long outage another instance took "b" and polls it
+        conn.execute(sources.update().where(sources.c.id == b.id).values(lease_owner="other"))
+
+    async def go():
+        recorder = Recorder(engine, every=60, owner="me")
+        recorder.add(ended(a, '"a1"'))
+        recorder.add(ended(b, '"b-old"'))
+        return recorder.flush()
+
+    assert asyncio.run(go())
+    with engine.connect() as conn:
+        assert source_store.get_state(conn, "a").etag == '"a1"'
+        kept = conn.execute(select(sources.c.etag, sources.c.lease_owner).where(sources.c.id == b.id)).one()
+    assert kept.lease_owner == "other" and kept.etag != '"b-old"'

@@ -30,8 +30,12 @@ RETRY_EVERY = 1.0
 
 
 class Recorder:
-    def __init__(self, engine: Engine, every: float = FLUSH_EVERY, limit: int = FLUSH_LIMIT):
+    def __init__(self, engine: Engine, every: float = FLUSH_EVERY, limit: int = FLUSH_LIMIT,
+                 owner: str | None = None):
+        """``owner``: the instance whose leases the queued polls hold; a source another instance
+        has leased since (after a long outage) is left to that instance's newer poll."""
         self.engine = engine
+        self.owner = owner
         self.every = every
         self.limit = limit
         self._queued: dict[int, dict[str, Any]] = {}
@@ -67,7 +71,7 @@ class Recorder:
         polls = sorted(self._queued.values(), key=itemgetter("b_id"))
         try:
             with self.engine.begin() as conn:
-                source_store.record_successes(conn, polls)
+                source_store.record_successes(conn, polls, self.owner)
         except Exception as exc:  # the database is away: keep the queue and try again
             if not self._failing:
                 self.log.error("poll.record_failed", sources=len(polls), error=explain(exc))

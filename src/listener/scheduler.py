@@ -259,7 +259,7 @@ class Daemon:
                  load: Callable[[], Config] | None = None, notifier: Notifier | None = None,
                  on_reload: Callable[[Config], None] | None = None):
         self.poller = poller
-        poller.recorder = self.recorder = Recorder(poller.engine)
+        poller.recorder = self.recorder = Recorder(poller.engine, owner=poller.owner)
         self.deliverer = deliverer
         self.web = web
         self.load = load

@@ -143,6 +143,7 @@ _SUCCESS_VALUES = {
     "lease_owner": None,
 }
 _SUCCESS = update(sources).where(sources.c.id == bindparam("b_id")).values(**_SUCCESS_VALUES)
+_SUCCESS_OWNED = _SUCCESS.where(sources.c.lease_owner == bindparam("b_owner"))
 _SUCCESS_WITH_NEW = update(sources).where(sources.c.id == bindparam("b_id")).values(
     **_SUCCESS_VALUES, last_new_at=bindparam("b_now"), polls_with_new=sources.c.polls_with_new + 1,
     first_new_at=func.coalesce(sources.c.first_new_at, bindparam("b_first", type_=sources.c.first_new_at.type)),
@@ -170,9 +171,13 @@ def record_success(conn: Connection, state: SourceState, *, now: datetime, next_
     ))
 
 
-def record_successes(conn: Connection, polls: list[dict[str, Any]]) -> None:
-    """Several polls that brought nothing new (``success`` of each), in one statement."""
-    conn.execute(_SUCCESS, polls)
+def record_successes(conn: Connection, polls: list[dict[str, Any]], owner: str | None = None) -> None:
+    """Several polls that brought nothing new (``success`` of each), in one statement; with ``owner``,
+    only where that instance still holds the lease."""
+    if owner is None:
+        conn.execute(_SUCCESS, polls)
+    else:
+        conn.execute(_SUCCESS_OWNED, [{**poll, "b_owner": owner} for poll in polls])
 
 
 def record_failure(conn: Connection, state: SourceState, *, now: datetime, next_poll_at: datetime,
