@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import write_config
+from conftest import ANY_PORT, write_config
 from jetstream import recorded_frames, time_us
 from processes import wait_for_mentions
 from sqlalchemy import select
@@ -41,7 +41,7 @@ def events():
 
 
 def setup(tmp_path, db_url, url, query="redistricting", extra=""):
-    config = load_config(write_config(tmp_path, f"""
+    config = load_config(write_config(tmp_path, ANY_PORT + f"""
 [scheduler]
 stream_idle = "0.5s"
 stream_max_read = "10s"
