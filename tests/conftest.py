@@ -103,6 +103,32 @@ def engine(db_url):
     e.dispose()
 
 
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    """One filled SQLite store per module (Argon2 and migrations are slow); each test gets a copy."""
+    from website import NOW, fill
+    from website import write_config as write_site_config
+
+    folder = tmp_path_factory.mktemp("template")
+    ids = fill(write_site_config(folder, f"sqlite:///{folder / 'listener.db'}"), NOW)
+    return folder / "listener.db", ids
+
+
+@pytest.fixture
+def site(tmp_path, filled):
+    """The web app over a copy of the filled store (website.py), with its users and mentions."""
+    import sqlite3
+
+    from website import Site
+
+    template, ids = filled
+    with sqlite3.connect(template) as source, sqlite3.connect(tmp_path / "listener.db") as copy:
+        source.backup(copy)
+    s = Site(tmp_path, f"sqlite:///{tmp_path / 'listener.db'}", ids)
+    yield s
+    s.engine.dispose()
+
+
 @pytest.fixture
 def report_store(tmp_path, engine, db_url):
     """A migrated store and a config.toml naming it, with the January baseline (reporting.py)."""

@@ -6,33 +6,14 @@ import json
 import re
 import sqlite3
 
-import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
-from test_web_inbox import NOW, Site, post
-from website import fill, write_config
+from test_web_inbox import post
 
 from listener.cli import cli
 from listener.reports import human
 
 PERIOD = "2026-11-01..2026-11-30"
-
-
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("template")
-    ids = fill(write_config(folder, f"sqlite:///{folder / 'listener.db'}"), NOW)
-    return folder / "listener.db", ids
-
-
-@pytest.fixture
-def site(tmp_path, filled):
-    template, ids = filled
-    with sqlite3.connect(template) as source, sqlite3.connect(tmp_path / "listener.db") as copy:
-        source.backup(copy)
-    s = Site(tmp_path, f"sqlite:///{tmp_path / 'listener.db'}", ids)
-    yield s
-    s.engine.dispose()
 
 
 def run(site, *args) -> str:

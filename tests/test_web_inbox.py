@@ -4,16 +4,12 @@ sessions, CSRF, the login limit and hostile text."""
 from __future__ import annotations
 
 import re
-import sqlite3
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
-from website import PASSWORD, csrf_of, fill, write_config
+from website import NOW, PASSWORD, Site, csrf_of, login
 
-from listener.config import load_config
-from listener.store.engine import make_engine
 from listener.store.tables import (
     human_labels,
     mention_routes,
@@ -23,52 +19,10 @@ from listener.store.tables import (
 )
 from listener.web.app import build_app
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-class Site:
-    def __init__(self, tmp_path, db_url, ids=None):
-        self.config_path = write_config(tmp_path, db_url)
-        self.ids = ids or fill(self.config_path, NOW)
-        self.config = load_config(self.config_path)
-        self.engine = make_engine(self.config.database_url)
-        self.now = NOW
-        self.app = build_app(self.config, self.engine, clock=lambda: self.now)
-
-    def client(self, user: str | None = None, **kwargs) -> TestClient:
-        client = TestClient(self.app, follow_redirects=False, **kwargs)
-        if user:
-            response = login(client, user, PASSWORD)
-            assert response.status_code == 303, response.text
-        return client
-
-
-def login(client: TestClient, user: str, password: str):
-    csrf = csrf_of(client.get("/login").text)
-    return client.post("/login", data={"username": user, "password": password, "csrf": csrf})
-
 
 def post(client: TestClient, path: str, **data):
     page = client.get(path.rsplit("/", 1)[0]) if path.startswith("/mentions/") else client.get("/")
     return client.post(path, data={"csrf": csrf_of(page.text), **data})
-
-
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory):
-    """One filled SQLite store per module (Argon2 and migrations are slow); each test gets a copy."""
-    folder = tmp_path_factory.mktemp("template")
-    ids = fill(write_config(folder, f"sqlite:///{folder / 'listener.db'}"), NOW)
-    return folder / "listener.db", ids
-
-
-@pytest.fixture
-def site(tmp_path, filled):
-    template, ids = filled
-    with sqlite3.connect(template) as source, sqlite3.connect(tmp_path / "listener.db") as copy:
-        source.backup(copy)
-    s = Site(tmp_path, f"sqlite:///{tmp_path / 'listener.db'}", ids)
-    yield s
-    s.engine.dispose()
 
 
 @pytest.mark.postgres

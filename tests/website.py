@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import update
+from starlette.testclient import TestClient
 
 from listener import pipeline
 from listener.config import load_config
@@ -18,6 +19,7 @@ from listener.store import sources as source_store
 from listener.store import users as user_store
 from listener.store.engine import make_engine, upgrade
 from listener.store.tables import mention_routes
+from listener.web.app import build_app
 
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-0123456789abcdef"
@@ -108,3 +110,31 @@ def fill(config_path: Path, now: datetime, items=ITEMS, people: bool = True) -> 
 
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+"""The web tests' clock."""
+
+
+def login(client: TestClient, user: str, password: str):
+    csrf = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"username": user, "password": password, "csrf": csrf})
+
+
+class Site:
+    """The web app over a filled store, with a clock the test moves (``now``)."""
+
+    def __init__(self, tmp_path, db_url, ids=None):
+        self.config_path = write_config(tmp_path, db_url)
+        self.ids = ids or fill(self.config_path, NOW)
+        self.config = load_config(self.config_path)
+        self.engine = make_engine(self.config.database_url)
+        self.now = NOW
+        self.app = build_app(self.config, self.engine, clock=lambda: self.now)
+
+    def client(self, user: str | None = None, **kwargs) -> TestClient:
+        client = TestClient(self.app, follow_redirects=False, **kwargs)
+        if user:
+            response = login(client, user, PASSWORD)
+            assert response.status_code == 303, response.text
+        return client
